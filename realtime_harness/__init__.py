@@ -1,0 +1,7 @@
+"""realtime-harness: probe, validate, soak and mock OpenAI / Azure OpenAI Realtime API deployments."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""`realtime-harness mock_server` (being built)."""

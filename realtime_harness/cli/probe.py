@@ -1,0 +1,1 @@
+"""`realtime-harness probe` (being built)."""

@@ -1,0 +1,1 @@
+"""`realtime-harness samples` (being built)."""

@@ -1,0 +1,1 @@
+"""`realtime-harness validate` (being built)."""

@@ -1,0 +1,46 @@
+"""Outcomes and the exit codes shared by every command that runs or checks a session."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Outcome"]
+
+
+class Outcome(enum.Enum):
+    """What a run or a check concluded, ordered by the exit code it maps to.
+
+    A protocol violation takes precedence over a server-reported failure: a stream that breaks
+    the grammar cannot be trusted to report its own failures.
+    """
+
+    CLEAN = "clean"
+    SERVER_FAILURE = "server_failure"
+    USAGE = "usage_error"
+    VIOLATION = "violation"
+    CONNECTION = "connection_failure"
+
+    @property
+    def exit_code(self) -> int:
+        """The documented process exit code (0, 1, 2, 3, 4)."""
+        return _EXIT_CODES[self]
+
+    @classmethod
+    def combine(cls, *, violations: bool, failures: bool, connection: bool = False) -> Outcome:
+        """The outcome of a run from what it found; violation > connection > server failure."""
+        if violations:
+            return cls.VIOLATION
+        if connection:
+            return cls.CONNECTION
+        if failures:
+            return cls.SERVER_FAILURE
+        return cls.CLEAN
+
+
+_EXIT_CODES = {
+    Outcome.CLEAN: 0,
+    Outcome.SERVER_FAILURE: 1,
+    Outcome.USAGE: 2,
+    Outcome.VIOLATION: 3,
+    Outcome.CONNECTION: 4,
+}
