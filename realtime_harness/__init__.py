@@ -1,4 +1,4 @@
-"""realtime-harness: probe, validate, soak and mock OpenAI / Azure OpenAI Realtime API deployments."""
+"""realtime-harness: probe, validate, soak and mock OpenAI / Azure OpenAI Realtime deployments."""
 
 from __future__ import annotations
 

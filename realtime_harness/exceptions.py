@@ -102,9 +102,7 @@ class ConnectionClosed(RemoteError):
         response_id: str | None = None,
         event_id: str | None = None,
     ) -> None:
-        super().__init__(
-            message, session_id=session_id, response_id=response_id, event_id=event_id
-        )
+        super().__init__(message, session_id=session_id, response_id=response_id, event_id=event_id)
         self.code = code
         self.reason = reason
 

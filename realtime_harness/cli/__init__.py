@@ -7,10 +7,9 @@ maps the result to the documented exit codes (0 clean, 1 server failure, 2 usage
 
 from __future__ import annotations
 
-from realtime_harness.cli._app import app
-
 # Importing the command modules registers their commands on ``app``.
-from realtime_harness.cli import mock_server, probe, samples, validate  # noqa: E402, F401, I001
+from realtime_harness.cli import mock_server, probe, samples, validate  # noqa: F401
+from realtime_harness.cli._app import app
 
 __all__ = ["app", "main"]
 

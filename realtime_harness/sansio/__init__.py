@@ -1,4 +1,4 @@
-"""The sans-I/O core: events, dialects, ordering rules, validator, session script, audio maths, stats.
+"""The sans-I/O core: events, dialects, ordering rules, validator, session script, audio, stats.
 
 Nothing in this package imports asyncio, websockets, socket or time; a test enforces it. Time
 comes in as an argument, bytes and parsed events come in, and messages to send, violations and

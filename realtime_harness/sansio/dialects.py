@@ -44,7 +44,9 @@ BETA_TO_GA: dict[str, str] = {
     "transcription_session.updated": "session.updated",
     "transcription_session.created": "session.created",
 }
-GA_TO_BETA: dict[str, str] = {ga: beta for beta, ga in BETA_TO_GA.items() if "transcription" not in beta}
+GA_TO_BETA: dict[str, str] = {
+    ga: beta for beta, ga in BETA_TO_GA.items() if "transcription" not in beta
+}
 
 #: Server event types that exist only in one dialect: seeing one identifies the dialect.
 #: ``conversation.item.created`` stays in the GA SDK union but is not emitted by GA servers.

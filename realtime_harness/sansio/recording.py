@@ -1,0 +1,93 @@
+"""The recording format: JSONL of every frame in both directions, with timestamps.
+
+A recording starts with one header line and then has one frame per line::
+
+    {"realtime_harness_recording": 1, "started_at": "2026-11-25T20:00:00.000Z", "url": "wss://…(redacted)",
+     "dialect": "ga"}
+    {"t": 0.0123, "dir": "server", "event": {"type": "session.created", …}}
+    {"t": 0.0150, "dir": "client", "event": {"type": "session.update", …}}
+
+``t`` is seconds since the connection started. Audio payloads (``audio`` of
+``input_audio_buffer.append``, ``delta`` of audio deltas) are elided by default to
+``{"elided": true, "chars": N, "sha256": "<hex of the base64 text>"}`` so recordings stay small and
+carry no user audio; ``validate`` skips the base64 checks for elided payloads.
+
+``validate`` and the mock's ``--replay`` read both this format and the plain one users log
+(one server event per line); :func:`classify_line` tells them apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Literal
+
+__all__ = [
+    "AUDIO_FIELDS",
+    "HEADER_KEY",
+    "LineKind",
+    "classify_line",
+    "elide_audio",
+    "frame",
+    "header",
+    "is_elided",
+]
+
+HEADER_KEY = "realtime_harness_recording"
+
+#: Event type → the field that carries base64 audio.
+AUDIO_FIELDS: dict[str, str] = {
+    "input_audio_buffer.append": "audio",
+    "response.output_audio.delta": "delta",
+    "response.audio.delta": "delta",
+}
+
+LineKind = Literal["header", "server", "client", "event", "other"]
+
+
+def header(*, started_at: str, url: str, dialect: str, **extra: Any) -> dict[str, Any]:
+    """The first line of a recording. ``url`` must already be redacted."""
+    return {HEADER_KEY: 1, "started_at": started_at, "url": url, "dialect": dialect, **extra}
+
+
+def frame(
+    t: float, direction: Literal["server", "client"], event: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One frame line: seconds since start, direction, the event as sent or received."""
+    return {"t": round(t, 6), "dir": direction, "event": event}
+
+
+def elide_audio(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The event with its base64 audio replaced by its length and hash (unchanged otherwise)."""
+    field = AUDIO_FIELDS.get(str(event.get("type")))
+    if field is None:
+        return event
+    payload = event.get(field)
+    if not isinstance(payload, str):
+        return event
+    digest = hashlib.sha256(payload.encode("ascii", "replace")).hexdigest()
+    return {**event, field: {"elided": True, "chars": len(payload), "sha256": digest}}
+
+
+def is_elided(value: object) -> bool:
+    """Whether an audio field holds an elided payload rather than base64 text."""
+    return isinstance(value, Mapping) and value.get("elided") is True
+
+
+def classify_line(obj: object) -> tuple[LineKind, Mapping[str, Any] | None]:
+    """What a parsed JSONL line is, and the event it carries (None for headers and others).
+
+    ``event`` lines are plain server events as users log them; ``server``/``client`` lines are
+    frames of a recording.
+    """
+    if not isinstance(obj, Mapping):
+        return "other", None
+    if HEADER_KEY in obj:
+        return "header", None
+    direction = obj.get("dir")
+    inner = obj.get("event")
+    if direction in ("server", "client") and isinstance(inner, Mapping):
+        return direction, inner
+    if "type" in obj:
+        return "event", obj
+    return "other", None
