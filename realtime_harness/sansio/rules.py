@@ -1,0 +1,416 @@
+"""The ordering rules of the Realtime protocol, as data: one table, one place.
+
+Each :class:`Rule` has a short stable name that appears in every report (``validate``, ``probe``,
+the mock's client checks, the pytest plugin), the side it judges (what the server sends, or what
+the client sends), a one-line statement, and the section of ``realtime-protocol.md`` it comes
+from. The validator (:mod:`realtime_harness.sansio.validator`) implements them; this module also
+holds the classification of every server event type into its role in the grammar (§3.2–3.6), so
+that both dialects share one grammar: beta names are mapped through the dialect table.
+
+What real servers do that the documentation does not say is tolerated here on purpose (see the
+real traces): ``conversation.created`` may be absent; ``rate_limits.updated``, ``error``, input
+transcription, VAD and WebRTC ``output_audio_buffer.*`` events are position-free; a cancelled or
+failed response may end with items still open; a recording may stop mid-stream (reported as
+incomplete, not as a violation).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from realtime_harness.sansio.dialects import BETA_TO_GA
+
+__all__ = [
+    "CLIENT_EVENT_TYPES",
+    "MIN_COMMIT_MS",
+    "RULES",
+    "SERVER_ROLES",
+    "STREAMS",
+    "Role",
+    "Rule",
+    "Stream",
+    "StreamKind",
+]
+
+Side = Literal["server", "client"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One checkable rule: its stable name, the side it judges, what it says, its source."""
+
+    name: str
+    side: Side
+    summary: str
+    reference: str
+
+
+_TABLE: dict[str, Rule] = {}
+
+
+def _rule(name: str, side: Side, summary: str, reference: str) -> Rule:
+    rule = Rule(name, side, summary, reference)
+    if name in _TABLE:  # pragma: no cover - guards the table itself at import time
+        raise ValueError(f"duplicate rule name {name}")
+    _TABLE[name] = rule
+    return rule
+
+
+# --- input: lines of a file --------------------------------------------------------------------
+BAD_LINE = _rule(
+    "bad-line", "server", "Every line is one JSON object with a string 'type'.", "issue #2"
+)
+
+# --- session -----------------------------------------------------------------------------------
+FIRST_EVENT = _rule(
+    "first-event-session-created",
+    "server",
+    "The first server event is session.created.",
+    "§3.1, §3.7.1",
+)
+SESSION_CREATED_ONCE = _rule(
+    "session-created-once", "server", "session.created is sent once per connection.", "§3.1"
+)
+EVENT_ID_UNIQUE = _rule(
+    "event-id-unique",
+    "server",
+    "Every server event_id is unique within the connection (checked over a bounded window).",
+    "§2, §3.7.2",
+)
+EVENT_ID_MISSING = _rule(
+    "event-id-missing", "server", "Every server event carries a string event_id.", "§2"
+)
+DIALECT_MISMATCH = _rule(
+    "dialect-mismatch",
+    "server",
+    "A beta stream never uses GA-only names and a GA stream never uses beta-only names.",
+    "§2.3, §3.7.10",
+)
+
+# --- responses ---------------------------------------------------------------------------------
+RESPONSE_ID_REUSED = _rule(
+    "response-id-reused", "server", "response.created introduces a new response id.", "§3.7.4"
+)
+RESPONSE_NOT_ACTIVE = _rule(
+    "response-not-active",
+    "server",
+    "Every response.* event refers to a response that was created and is not yet done.",
+    "§3.7.3",
+)
+EVENT_AFTER_RESPONSE_DONE = _rule(
+    "event-after-response-done",
+    "server",
+    "No response.* event for a response follows its response.done.",
+    "§3.7.4",
+)
+DONE_WITHOUT_CREATED = _rule(
+    "done-without-created",
+    "server",
+    "response.done refers to a response that response.created introduced.",
+    "§3.7.4",
+)
+DONE_TWICE = _rule("done-twice", "server", "One response.done per response.created.", "§3.7.4")
+ONE_ACTIVE_RESPONSE = _rule(
+    "one-active-response",
+    "server",
+    "At most one response writes to the default conversation at a time.",
+    "§3.6, §3.7.9",
+)
+FINAL_STATUS = _rule(
+    "final-status",
+    "server",
+    "response.done has status completed, cancelled, failed or incomplete, and status_details "
+    "is null or matches that status.",
+    "§4.2, §3.7.11",
+)
+DONE_WITH_OPEN_ITEMS = _rule(
+    "completed-with-open-items",
+    "server",
+    "A completed response closes every item and part before response.done.",
+    "§3.2",
+)
+
+# --- items and content parts ------------------------------------------------------------------
+ITEM_ADDED_TWICE = _rule(
+    "item-added-twice",
+    "server",
+    "Each (response_id, output_index) and each item id is added once.",
+    "§3.7.5",
+)
+ITEM_NOT_OPEN = _rule(
+    "item-not-open",
+    "server",
+    "Parts, deltas and output_item.done refer to an item that output_item.added opened and "
+    "output_item.done has not closed.",
+    "§3.7.5",
+)
+ITEM_INDEX_MISMATCH = _rule(
+    "item-index-mismatch",
+    "server",
+    "An event's output_index and item_id agree with the item's output_item.added.",
+    "§3.7.5",
+)
+ITEM_DONE_WITH_OPEN_PART = _rule(
+    "item-done-with-open-part",
+    "server",
+    "output_item.done follows content_part.done of every part of the item.",
+    "§3.2",
+)
+PART_ADDED_TWICE = _rule(
+    "part-added-twice", "server", "Each (item_id, content_index) is added once.", "§3.7.6"
+)
+PART_NOT_OPEN = _rule(
+    "part-not-open",
+    "server",
+    "Deltas, stream .done and content_part.done refer to a part that content_part.added opened.",
+    "§3.7.6",
+)
+DELTA_AFTER_STREAM_DONE = _rule(
+    "delta-after-stream-done",
+    "server",
+    "No delta of a stream follows that stream's .done.",
+    "§3.7.6",
+)
+DELTA_AFTER_PART_DONE = _rule(
+    "delta-after-part-done",
+    "server",
+    "No delta or stream .done follows the part's content_part.done.",
+    "§3.7.6",
+)
+STREAM_DONE_TWICE = _rule(
+    "stream-done-twice", "server", "Each stream of a part has one .done.", "§3.2"
+)
+PART_DONE_BEFORE_STREAM_DONE = _rule(
+    "part-done-before-stream-done",
+    "server",
+    "content_part.done follows the .done of every stream that sent deltas in the part.",
+    "§3.7.6",
+)
+TEXT_MISMATCH = _rule(
+    "text-mismatch",
+    "server",
+    "Concatenated output text deltas equal the text of output_text.done.",
+    "§3.7.7",
+)
+TRANSCRIPT_MISMATCH = _rule(
+    "transcript-mismatch",
+    "server",
+    "Concatenated audio transcript deltas equal the transcript of output_audio_transcript.done.",
+    "§3.7.7",
+)
+ARGUMENTS_MISMATCH = _rule(
+    "arguments-mismatch",
+    "server",
+    "Concatenated function_call_arguments deltas equal the arguments of .done.",
+    "§3.5, §3.7.7",
+)
+ARGUMENTS_NOT_OPEN = _rule(
+    "arguments-not-open",
+    "server",
+    "Function-call argument events refer to an open function_call item and stop at .done.",
+    "§3.5",
+)
+AUDIO_NOT_BASE64 = _rule("audio-not-base64", "server", "Audio deltas are valid base64.", "§2.2, §5")
+AUDIO_PARTIAL_SAMPLE = _rule(
+    "audio-partial-sample",
+    "server",
+    "PCM16 audio deltas hold whole 16-bit samples (an even number of bytes).",
+    "§5",
+)
+
+# --- client side -------------------------------------------------------------------------------
+CLIENT_BEFORE_SESSION_CREATED = _rule(
+    "client-before-session-created",
+    "client",
+    "The client waits for session.created before sending events.",
+    "§3.1",
+)
+CLIENT_UNKNOWN_TYPE = _rule(
+    "client-unknown-type",
+    "client",
+    "Client events use a type the server accepts (else error invalid_value).",
+    "§2.1, §4.5",
+)
+CLIENT_MISSING_SESSION_TYPE = _rule(
+    "client-missing-session-type",
+    "client",
+    "A GA session.update carries session.type (else missing_required_parameter).",
+    "§2.4, §4.5",
+)
+CLIENT_DIALECT_MISMATCH = _rule(
+    "client-dialect-mismatch",
+    "client",
+    "Client events and session fields use the session's dialect (beta 'modalities' on GA is "
+    "unknown_parameter).",
+    "§2.4",
+)
+CLIENT_COMMIT_TOO_SMALL = _rule(
+    "client-commit-too-small",
+    "client",
+    "A commit follows at least 100 ms of audio appended since the previous commit "
+    "(else input_audio_buffer_commit_empty).",
+    "§3.3, §4.6",
+)
+CLIENT_RESPONSE_WHILE_ACTIVE = _rule(
+    "client-response-while-active",
+    "client",
+    "response.create for the default conversation waits until the active response is done "
+    "(else conversation_already_has_active_response).",
+    "§3.6",
+)
+CLIENT_CANCEL_NOT_ACTIVE = _rule(
+    "client-cancel-not-active",
+    "client",
+    "response.cancel is sent only while a response is active (else response_cancel_not_active).",
+    "§3.6",
+)
+CLIENT_APPEND_BEFORE_UPDATED = _rule(
+    "client-append-before-session-updated",
+    "client",
+    "When the session is meant to run without VAD, audio is appended only after "
+    "session.updated (default VAD is on until then).",
+    "§2.4, §9",
+)
+CLIENT_AUDIO_INVALID = _rule(
+    "client-audio-invalid",
+    "client",
+    "Appended audio is base64 of whole samples in the input format, at most 15 MiB per event.",
+    "§2.1, §5",
+)
+CLIENT_UNKNOWN_CALL_ID = _rule(
+    "client-unknown-call-id",
+    "client",
+    "A function_call_output answers a call_id the server issued.",
+    "§3.5",
+)
+
+#: Every rule by name.
+RULES: Final[dict[str, Rule]] = dict(_TABLE)
+
+
+# --- the grammar: every server event type's role ---------------------------------------------
+class Role(enum.Enum):
+    """The role of a server event type in the grammar of §3."""
+
+    SESSION_CREATED = enum.auto()
+    SESSION_UPDATED = enum.auto()
+    RESPONSE_CREATED = enum.auto()
+    RESPONSE_DONE = enum.auto()
+    ITEM_ADDED = enum.auto()
+    ITEM_DONE = enum.auto()
+    PART_ADDED = enum.auto()
+    PART_DONE = enum.auto()
+    STREAM_DELTA = enum.auto()
+    STREAM_DONE = enum.auto()
+    ARGS_DELTA = enum.auto()
+    ARGS_DONE = enum.auto()
+    ERROR = enum.auto()
+    #: May appear anywhere after session.created (§3.4): rate limits, VAD, transcription,
+    #: conversation item events, WebRTC output buffer, MCP listing.
+    FREE = enum.auto()
+
+
+class StreamKind(enum.Enum):
+    """The delta streams of a content part."""
+
+    TEXT = "text"
+    AUDIO = "audio"
+    TRANSCRIPT = "transcript"
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """How a stream's deltas and .done carry their content, and which rule checks equality."""
+
+    kind: StreamKind
+    final_field: str | None  # the .done field that must equal the concatenated deltas
+    mismatch: Rule | None
+
+
+STREAMS: Final[dict[StreamKind, Stream]] = {
+    StreamKind.TEXT: Stream(StreamKind.TEXT, "text", TEXT_MISMATCH),
+    StreamKind.TRANSCRIPT: Stream(StreamKind.TRANSCRIPT, "transcript", TRANSCRIPT_MISMATCH),
+    StreamKind.AUDIO: Stream(StreamKind.AUDIO, None, None),
+}
+
+_GA_ROLES: dict[str, tuple[Role, StreamKind | None]] = {
+    "session.created": (Role.SESSION_CREATED, None),
+    "session.updated": (Role.SESSION_UPDATED, None),
+    "response.created": (Role.RESPONSE_CREATED, None),
+    "response.done": (Role.RESPONSE_DONE, None),
+    "response.output_item.added": (Role.ITEM_ADDED, None),
+    "response.output_item.done": (Role.ITEM_DONE, None),
+    "response.content_part.added": (Role.PART_ADDED, None),
+    "response.content_part.done": (Role.PART_DONE, None),
+    "response.output_text.delta": (Role.STREAM_DELTA, StreamKind.TEXT),
+    "response.output_text.done": (Role.STREAM_DONE, StreamKind.TEXT),
+    "response.output_audio.delta": (Role.STREAM_DELTA, StreamKind.AUDIO),
+    "response.output_audio.done": (Role.STREAM_DONE, StreamKind.AUDIO),
+    "response.output_audio_transcript.delta": (Role.STREAM_DELTA, StreamKind.TRANSCRIPT),
+    "response.output_audio_transcript.done": (Role.STREAM_DONE, StreamKind.TRANSCRIPT),
+    "response.function_call_arguments.delta": (Role.ARGS_DELTA, None),
+    "response.function_call_arguments.done": (Role.ARGS_DONE, None),
+    "error": (Role.ERROR, None),
+}
+for _free in (
+    "conversation.created",
+    "conversation.item.added",
+    "conversation.item.done",
+    "conversation.item.retrieved",
+    "conversation.item.truncated",
+    "conversation.item.deleted",
+    "conversation.item.input_audio_transcription.delta",
+    "conversation.item.input_audio_transcription.completed",
+    "conversation.item.input_audio_transcription.failed",
+    "conversation.item.input_audio_transcription.segment",
+    "input_audio_buffer.committed",
+    "input_audio_buffer.cleared",
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "input_audio_buffer.timeout_triggered",
+    "input_audio_buffer.dtmf_event_received",
+    "output_audio_buffer.started",
+    "output_audio_buffer.stopped",
+    "output_audio_buffer.cleared",
+    "rate_limits.updated",
+    "mcp_list_tools.in_progress",
+    "mcp_list_tools.completed",
+    "mcp_list_tools.failed",
+    "response.mcp_call_arguments.delta",
+    "response.mcp_call_arguments.done",
+    "response.mcp_call.in_progress",
+    "response.mcp_call.completed",
+    "response.mcp_call.failed",
+):
+    _GA_ROLES[_free] = (Role.FREE, None)
+
+#: Every known server event type (both dialects) → its role and stream kind.
+SERVER_ROLES: Final[dict[str, tuple[Role, StreamKind | None]]] = {
+    **_GA_ROLES,
+    **{beta: _GA_ROLES[ga] for beta, ga in BETA_TO_GA.items() if ga in _GA_ROLES},
+}
+
+#: Client event types the live servers accept (§2.1, probe lists), both dialects.
+CLIENT_EVENT_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        "session.update",
+        "session.close",
+        "input_audio_buffer.append",
+        "session.input_audio_buffer.append",
+        "input_audio_buffer.commit",
+        "input_audio_buffer.clear",
+        "conversation.item.create",
+        "conversation.item.retrieve",
+        "conversation.item.truncate",
+        "conversation.item.delete",
+        "response.create",
+        "response.cancel",
+        "output_audio_buffer.clear",
+        "transcription_session.update",
+    }
+)
+
+#: The server needs this much audio appended since the previous commit (§4.6).
+MIN_COMMIT_MS: Final[float] = 100.0
