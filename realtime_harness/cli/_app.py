@@ -51,3 +51,8 @@ def one_line_errors() -> Iterator[None]:
         fail(str(exc), Outcome.USAGE)
     except RemoteError as exc:
         fail(str(exc), Outcome.CONNECTION)
+
+
+@app.callback()
+def _root() -> None:
+    """Probe, validate, mock and soak-test Realtime API deployments."""
