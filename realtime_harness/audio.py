@@ -44,7 +44,9 @@ from realtime_harness.sansio.audio import (
     chunk_bytes,
     decode_chunk,
     encode_chunk,
+    iter_chunks,
     parse_format,
+    silence,
     ulaw_decode,
     ulaw_encode,
 )
@@ -113,8 +115,6 @@ class PreparedAudio:
 
     def chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[bytes]:
         """The audio cut into chunks of ``chunk_ms`` (last partial chunk kept)."""
-        from realtime_harness.sansio.audio import iter_chunks
-
         return iter_chunks(self.pcm, chunk_ms, fmt=self.fmt)
 
     def encoded_chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[str]:
@@ -131,10 +131,17 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
     if not path.exists() and os.sep not in text and "." not in text:
-        # Looks like a short name, not a path: ask the sample catalogue (raises UsageError).
-        from realtime_harness.samples import get_sample
+        # Looks like a short name, not a path: ask the sample catalogue. Imported here because
+        # samples.py builds on this module.
+        from realtime_harness.samples import list_samples
 
-        return get_sample(text).path
+        found = {s.name: s.path for s in list_samples()}
+        if text in found:
+            return found[text]
+        raise AudioError(
+            f"{text!r} is neither an audio file nor a bundled sample: check the path, or use "
+            f"one of {', '.join(found)}"
+        )
     if not path.exists():
         raise AudioError(
             f"audio file {_display(path)} not found: check the path, or name a bundled sample "
@@ -318,8 +325,6 @@ class AudioSource:
 
     def wire_blocks(self) -> Iterator[bytes]:
         """Wire-format audio in large blocks (not chunk-aligned), padding included."""
-        from realtime_harness.sansio.audio import silence
-
         if self.pad_start_ms:
             yield silence(self.pad_start_ms, self.fmt)
         rs = (
