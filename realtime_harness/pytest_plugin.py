@@ -1,0 +1,1 @@
+"""pytest plugin for Realtime checks (fixtures and options; being built)."""
