@@ -1,0 +1,354 @@
+"""Helpers for tests: build documented server-event sequences in either dialect.
+
+:class:`TraceBuilder` writes the sequences of ``realtime-protocol.md`` §3 (session start,
+audio/text/function-call responses, cancellation, failure, manual and VAD input turns) with
+deterministic ids, so a test can state a rule by building a valid stream and breaking one thing::
+
+    build = TraceBuilder(Dialect.GA)
+    events = [*build.session_created(), *build.response("audio", text="Hi there")]
+    assert validate_events(events).outcome is Outcome.CLEAN
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from typing import Any, Literal
+
+from realtime_harness.sansio.dialects import Dialect, to_dialect
+
+__all__ = ["TraceBuilder"]
+
+ResponseKind = Literal["audio", "text", "function_call"]
+Event = dict[str, Any]
+
+
+class TraceBuilder:
+    """Builds server events of one connection with sequential, deterministic ids."""
+
+    def __init__(self, dialect: Dialect = Dialect.GA, *, session_id: str = "sess_Test0001") -> None:
+        self.dialect = dialect
+        self.session_id = session_id
+        self._events = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.last_item_id: str | None = None
+
+    # --- ids and names -------------------------------------------------------------------------
+    def event_id(self) -> str:
+        """The next server event id."""
+        return f"event_T{next(self._events):06d}"
+
+    def new_id(self, prefix: str) -> str:
+        """A new id of the real shape for ``prefix`` (``resp``, ``item``, ``call``…)."""
+        return f"{prefix}_T{next(self._ids):06d}"
+
+    def name(self, ga_name: str) -> str:
+        """The dialect's name for a GA event type."""
+        return to_dialect(ga_name, self.dialect)
+
+    def event(self, ga_name: str, **fields: Any) -> Event:
+        """One server event with a fresh event id, named in the builder's dialect."""
+        return {"type": self.name(ga_name), "event_id": self.event_id(), **fields}
+
+    # --- session -------------------------------------------------------------------------------
+    def session(self, *, vad: bool = True) -> dict[str, Any]:
+        """The default session object of the dialect (protocol §2.4 observed shapes)."""
+        turn = (
+            {
+                "type": "server_vad",
+                "threshold": 0.5,
+                "prefix_padding_ms": 300,
+                "silence_duration_ms": 200,
+                "create_response": True,
+            }
+            if vad
+            else None
+        )
+        if self.dialect is Dialect.GA:
+            return {
+                "type": "realtime",
+                "object": "realtime.session",
+                "id": self.session_id,
+                "model": "gpt-realtime",
+                "output_modalities": ["audio"],
+                "instructions": "",
+                "tools": [],
+                "tool_choice": "auto",
+                "max_output_tokens": "inf",
+                "expires_at": 1_800_000_000,
+                "audio": {
+                    "input": {
+                        "format": {"type": "audio/pcm", "rate": 24000},
+                        "transcription": None,
+                        "noise_reduction": None,
+                        "turn_detection": turn,
+                    },
+                    "output": {
+                        "format": {"type": "audio/pcm", "rate": 24000},
+                        "voice": "alloy",
+                        "speed": 1.0,
+                    },
+                },
+            }
+        return {
+            "id": self.session_id,
+            "object": "realtime.session",
+            "model": "gpt-4o-realtime-preview",
+            "modalities": ["audio", "text"],
+            "instructions": "",
+            "voice": "alloy",
+            "input_audio_format": "pcm16",
+            "output_audio_format": "pcm16",
+            "input_audio_transcription": None,
+            "turn_detection": turn,
+            "tools": [],
+            "tool_choice": "auto",
+            "temperature": 0.8,
+            "max_response_output_tokens": "inf",
+            "expires_at": 1_800_000_000,
+        }
+
+    def session_created(self, *, vad: bool = True) -> list[Event]:
+        """``session.created`` with the default session."""
+        return [self.event("session.created", session=self.session(vad=vad))]
+
+    def session_updated(self, *, vad: bool = False) -> list[Event]:
+        """``session.updated`` with the full effective session."""
+        return [self.event("session.updated", session=self.session(vad=vad))]
+
+    # --- input turns ---------------------------------------------------------------------------
+    def user_item(self, item_id: str) -> dict[str, Any]:
+        """A committed user audio item."""
+        return {
+            "id": item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+
+    def conversation_item(self, item: dict[str, Any], previous: str | None) -> list[Event]:
+        """The dialect's conversation event(s) for a new item: beta created, GA added + done."""
+        if self.dialect is Dialect.BETA:
+            return [self.event("conversation.item.created", previous_item_id=previous, item=item)]
+        return [
+            self.event("conversation.item.added", previous_item_id=previous, item=item),
+            self.event("conversation.item.done", previous_item_id=previous, item=item),
+        ]
+
+    def committed(self, *, vad: bool = False) -> list[Event]:
+        """A committed user turn: VAD speech events when ``vad``, then committed and the item."""
+        item_id = self.new_id("item")
+        previous = self.last_item_id
+        events: list[Event] = []
+        if vad:
+            events.append(
+                self.event("input_audio_buffer.speech_started", audio_start_ms=100, item_id=item_id)
+            )
+            events.append(
+                self.event("input_audio_buffer.speech_stopped", audio_end_ms=1500, item_id=item_id)
+            )
+        events.append(
+            self.event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
+        )
+        events.extend(self.conversation_item(self.user_item(item_id), previous))
+        self.last_item_id = item_id
+        return events
+
+    # --- responses -----------------------------------------------------------------------------
+    def response_object(
+        self, response_id: str, status: str, output: list[dict[str, Any]], details: Any = None
+    ) -> dict[str, Any]:
+        """A response object as carried by ``response.created`` / ``response.done``."""
+        return {
+            "object": "realtime.response",
+            "id": response_id,
+            "status": status,
+            "status_details": details,
+            "output": output,
+            "conversation_id": "conv_T000001",
+            "usage": None
+            if status == "in_progress"
+            else {"total_tokens": 10, "input_tokens": 4, "output_tokens": 6},
+        }
+
+    def response(
+        self,
+        kind: ResponseKind = "audio",
+        *,
+        text: str = "Hello there, friend!",
+        deltas: int = 3,
+        status: str = "completed",
+        details: Any = None,
+        response_id: str | None = None,
+        audio_bytes: int = 4800,
+    ) -> list[Event]:
+        """A whole response cycle of §3.2 / §3.5 in the dialect's names.
+
+        ``status`` other than ``completed`` closes the item as ``incomplete`` (cancel, failure).
+        """
+        rid = response_id or self.new_id("resp")
+        item_id = self.new_id("item")
+        events: list[Event] = [
+            self.event("response.created", response=self.response_object(rid, "in_progress", []))
+        ]
+        pieces = _split(text, deltas)
+        item_status = "completed" if status == "completed" else "incomplete"
+        base = {"response_id": rid, "output_index": 0}
+        if kind == "function_call":
+            call_id = self.new_id("call")
+            arguments = '{"city": "Paris"}'
+            item: dict[str, Any] = {
+                "id": item_id,
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": call_id,
+                "name": "get_weather",
+                "arguments": "",
+            }
+            events.append(self.event("response.output_item.added", **base, item=item))
+            events.extend(self.conversation_item(item, self.last_item_id)[:1])
+            for piece in _split(arguments, deltas):
+                events.append(
+                    self.event(
+                        "response.function_call_arguments.delta",
+                        **base,
+                        item_id=item_id,
+                        call_id=call_id,
+                        delta=piece,
+                    )
+                )
+            events.append(
+                self.event(
+                    "response.function_call_arguments.done",
+                    **base,
+                    item_id=item_id,
+                    call_id=call_id,
+                    name="get_weather",
+                    arguments=arguments,
+                )
+            )
+            final = {**item, "status": item_status, "arguments": arguments}
+        else:
+            part_type = "audio" if kind == "audio" else "text"
+            content_type = part_type if self.dialect is Dialect.BETA else f"output_{part_type}"
+            item = {
+                "id": item_id,
+                "object": "realtime.item",
+                "type": "message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            }
+            events.append(self.event("response.output_item.added", **base, item=item))
+            events.extend(self.conversation_item(item, self.last_item_id)[:1])
+            ids = {**base, "item_id": item_id, "content_index": 0}
+            empty_part = (
+                {"type": "audio", "transcript": ""}
+                if kind == "audio"
+                else {"type": "text", "text": ""}
+            )
+            events.append(self.event("response.content_part.added", **ids, part=empty_part))
+            if kind == "audio":
+                chunk = base64.b64encode(bytes(audio_bytes)).decode()
+                for piece in pieces:
+                    events.append(self.event("response.output_audio.delta", **ids, delta=chunk))
+                    events.append(
+                        self.event("response.output_audio_transcript.delta", **ids, delta=piece)
+                    )
+                events.append(self.event("response.output_audio.done", **ids))
+                events.append(
+                    self.event("response.output_audio_transcript.done", **ids, transcript=text)
+                )
+                final_part = {"type": "audio", "transcript": text}
+            else:
+                for piece in pieces:
+                    events.append(self.event("response.output_text.delta", **ids, delta=piece))
+                events.append(self.event("response.output_text.done", **ids, text=text))
+                final_part = {"type": "text", "text": text}
+            events.append(self.event("response.content_part.done", **ids, part=final_part))
+            content = (
+                {"type": content_type, "transcript": text}
+                if kind == "audio"
+                else {"type": content_type, "text": text}
+            )
+            final = {**item, "status": item_status, "content": [content]}
+        if self.dialect is Dialect.GA:
+            events.append(
+                self.event("conversation.item.done", previous_item_id=self.last_item_id, item=final)
+            )
+        events.append(self.event("response.output_item.done", **base, item=final))
+        events.append(
+            self.event(
+                "response.done", response=self.response_object(rid, status, [final], details)
+            )
+        )
+        self.last_item_id = item_id
+        return events
+
+    def empty_response(self, *, reason: str = "turn_detected") -> list[Event]:
+        """A response cancelled before any output: created, then done with ``output: []``."""
+        rid = self.new_id("resp")
+        details = {"type": "cancelled", "reason": reason}
+        return [
+            self.event("response.created", response=self.response_object(rid, "in_progress", [])),
+            self.event(
+                "response.done", response=self.response_object(rid, "cancelled", [], details)
+            ),
+        ]
+
+    def failed_response(
+        self, *, code: str | None = None, error_type: str = "server_error"
+    ) -> list[Event]:
+        """A response that fails mid-stream: the item stays open, ``response.done`` failed."""
+        message = (
+            "The server had an error while processing your request. Sorry about that! "
+            f"(Please include the session ID {self.session_id} in your message.)"
+        )
+        details = {
+            "type": "failed",
+            "error": {"type": error_type, "code": code, "message": message},
+        }
+        events = self.response("audio", status="failed", details=details)
+        # Drop the closing events of the item: a failed response may leave items open.
+        closing = {
+            self.name("response.output_audio.done"),
+            self.name("response.output_audio_transcript.done"),
+            "response.content_part.done",
+            "conversation.item.done",
+            "response.output_item.done",
+        }
+        return [e for e in events if e["type"] not in closing]
+
+    def rate_limits(self) -> list[Event]:
+        """A ``rate_limits.updated`` event (position-free)."""
+        limits = [{"name": "tokens", "limit": 40000, "remaining": 39000, "reset_seconds": 1.5}]
+        return [self.event("rate_limits.updated", rate_limits=limits)]
+
+    def error(
+        self,
+        code: str | None,
+        *,
+        error_type: str = "invalid_request_error",
+        client_event_id: str | None = None,
+    ) -> list[Event]:
+        """An ``error`` event."""
+        return [
+            self.event(
+                "error",
+                error={
+                    "type": error_type,
+                    "code": code,
+                    "message": f"error {code}",
+                    "param": None,
+                    "event_id": client_event_id,
+                },
+            )
+        ]
+
+
+def _split(text: str, parts: int) -> list[str]:
+    """``text`` cut into ``parts`` pieces that concatenate back to it."""
+    parts = max(1, min(parts, len(text) or 1))
+    size = -(-len(text) // parts) if text else 0
+    return [text[i : i + size] for i in range(0, len(text), size)] if text else [""]
