@@ -1,0 +1,133 @@
+"""``realtime-harness validate``: files in, a line per finding or JSON out, documented exits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from realtime_harness.cli import app
+from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.sansio.recording import elide_audio, frame, header
+from realtime_harness.testing import TraceBuilder
+from realtime_harness.validate import validate_file
+
+runner = CliRunner()
+
+
+def write_jsonl(path: Path, events: list[dict[str, object]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    return path
+
+
+def clean_events(dialect: Dialect = Dialect.GA) -> list[dict[str, object]]:
+    build = TraceBuilder(dialect)
+    return [*build.session_created(), *build.committed(vad=True), *build.response("audio")]
+
+
+@pytest.mark.parametrize("dialect", list(Dialect))
+def test_clean_file_exits_zero(tmp_path: Path, dialect: Dialect) -> None:
+    """A clean stream prints one summary line and exits 0."""
+    path = write_jsonl(tmp_path / "ok.jsonl", clean_events(dialect))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"clean dialect={dialect.value} session_id=sess_Test0001" in result.output
+
+
+def test_failure_exits_one_and_names_every_id(tmp_path: Path) -> None:
+    """A failed response.done exits 1 and its line names the session, response and event ids."""
+    build = TraceBuilder()
+    events = [*build.session_created(), *build.failed_response()]
+    path = write_jsonl(tmp_path / "failed.jsonl", events)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    done = events[-1]
+    line = next(x for x in result.output.splitlines() if "response_failed" in x)
+    for needle in ("sess_Test0001", done["response"]["id"], done["event_id"], "server_error"):  # type: ignore[index]
+        assert needle in line
+
+
+def test_bad_lines_are_violations_with_line_numbers(tmp_path: Path) -> None:
+    """Non-JSON lines, lines without type and a truncated last line are violations (exit 3)."""
+    body = orjson.dumps(clean_events()[0]) + b"\nnot json\n[1, 2]\n\n" + b'{"type": "sess'
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(body)
+    result = runner.invoke(app, ["validate", "--json", str(path)])
+    assert result.exit_code == 3
+    report = orjson.loads(result.output)
+    assert [(v["rule"], v["line"]) for v in report["violations"]] == [
+        ("bad-line", 2),
+        ("bad-line", 3),
+        ("bad-line", 5),
+    ]
+    assert "truncated last line" in report["violations"][-1]["message"]
+
+
+def test_json_output_has_the_documented_keys(tmp_path: Path) -> None:
+    """--json prints outcome, dialect, session_id, events, failures and violations per file."""
+    build = TraceBuilder()
+    events = [*build.session_created(), *build.failed_response()]
+    path = write_jsonl(tmp_path / "f.jsonl", events)
+    result = runner.invoke(app, ["validate", "--json", str(path)])
+    report = orjson.loads(result.output)
+    assert {"outcome", "dialect", "session_id", "events", "failures", "violations"} <= set(report)
+    assert report["outcome"] == "server_failure"
+    assert {"session_id", "response_id", "event_id", "error"} <= set(report["failures"][0])
+
+
+def test_several_files_exit_with_the_strongest_outcome(tmp_path: Path) -> None:
+    """With several files, a violation anywhere wins over a failure elsewhere."""
+    build = TraceBuilder()
+    failed = write_jsonl(tmp_path / "a.jsonl", [*build.session_created(), *build.failed_response()])
+    broken = write_jsonl(tmp_path / "b.jsonl", clean_events()[1:])
+    result = runner.invoke(app, ["validate", str(failed), str(broken)])
+    assert result.exit_code == 3
+    assert "a.jsonl: server_failure" in result.output
+    assert "b.jsonl: violation" in result.output
+
+
+def test_missing_file_is_one_line_usage_error(tmp_path: Path) -> None:
+    """A missing file is one error line naming it and the fix, exit 2, no traceback."""
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert "nope.jsonl" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_recordings_validate_both_directions(tmp_path: Path) -> None:
+    """A project recording (header + frames, audio elided) validates server and client frames."""
+    build = TraceBuilder()
+    lines = [header(started_at="2026-11-25T00:00:00Z", url="ws://127.0.0.1:1", dialect="ga")]
+    lines.append(frame(0.01, "server", build.session_created()[0]))
+    append = {"type": "input_audio_buffer.append", "audio": "AAAA" * 1600}
+    lines.append(frame(0.02, "client", elide_audio(append)))
+    lines.append(frame(0.03, "client", {"type": "input_audio_buffer.commit"}))
+    lines += [frame(0.04, "server", e) for e in build.committed()]
+    lines.append(frame(0.05, "client", {"type": "response.create"}))
+    lines += [frame(0.06, "server", elide_audio(e)) for e in build.response("audio")]
+    path = write_jsonl(tmp_path / "rec.jsonl", lines)
+    report = validate_file(path)
+    assert report.violations == []
+    assert report.dialect is Dialect.GA
+    # the client frames were checked too: a tiny commit is caught
+    lines.insert(3, frame(0.025, "client", {"type": "input_audio_buffer.commit"}))
+    report = validate_file(write_jsonl(tmp_path / "rec2.jsonl", lines))
+    assert [(v.rule, v.side, v.t) for v in report.violations] == [
+        ("client-commit-too-small", "client", 0.025)
+    ]
+
+
+def test_module_entry_point_runs() -> None:
+    """``python -m realtime_harness --help`` works."""
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_harness", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "validate" in done.stdout
