@@ -114,10 +114,10 @@ def test_recordings_validate_both_directions(tmp_path: Path) -> None:
     assert report.violations == []
     assert report.dialect is Dialect.GA
     # the client frames were checked too: a tiny commit is caught
-    lines.insert(3, frame(0.025, "client", {"type": "input_audio_buffer.commit"}))
+    lines.insert(2, frame(0.015, "client", {"type": "input_audio_buffer.commit"}))
     report = validate_file(write_jsonl(tmp_path / "rec2.jsonl", lines))
     assert [(v.rule, v.side, v.t) for v in report.violations] == [
-        ("client-commit-too-small", "client", 0.025)
+        ("client-commit-too-small", "client", 0.015)
     ]
 
 
