@@ -16,8 +16,10 @@ from pydantic import TypeAdapter
 from realtime_harness.sansio import dialects
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.events import (
+    CLIENT_EVENT_ADAPTER,
     CLIENT_EVENT_CLASSES,
     CLIENT_EVENT_TYPES,
+    SERVER_EVENT_ADAPTER,
     SERVER_EVENT_CLASSES,
     SERVER_EVENT_TYPES,
     ConversationItem,
@@ -705,6 +707,26 @@ def test_tolerates_fields_real_traffic_omits_or_nulls() -> None:
         transcript="Hi",
     )
     assert not isinstance(parse_server_event(completed), UnknownEvent | InvalidEvent)
+
+
+def test_strict_adapter_raises_for_callers_who_want_exceptions() -> None:
+    """SERVER_EVENT_ADAPTER / CLIENT_EVENT_ADAPTER raise where the parse functions return."""
+    with pytest.raises(pydantic.ValidationError):
+        SERVER_EVENT_ADAPTER.validate_python({"type": "response.done", "response": "oops"})
+    with pytest.raises(pydantic.ValidationError):
+        CLIENT_EVENT_ADAPTER.validate_json(b'{"type": "nope"}')
+
+
+def test_session_client_secret_is_kept_but_never_shown_in_repr() -> None:
+    """An ephemeral key in ``session.client_secret`` round-trips but stays out of repr and logs."""
+    session = BETA_SESSION | {
+        "client_secret": {"value": "ek_fake_secret_for_test", "expires_at": 1}
+    }
+    event = parse_server_event(_ev("session.created", 1, session=session))
+    assert isinstance(event, SessionCreated)
+    assert "ek_fake_secret_for_test" not in repr(event)
+    assert "ek_fake_secret_for_test" not in str(event)
+    assert to_wire(event)["session"]["client_secret"]["value"] == "ek_fake_secret_for_test"
 
 
 def test_models_are_frozen_all_the_way_down() -> None:

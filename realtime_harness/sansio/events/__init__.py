@@ -252,8 +252,10 @@ class UnknownEvent(BaseModel):
 
 
 class InvalidEvent(BaseModel):
-    """A frame that could not become a typed event: a known type with a malformed body, no
-    ``type``, or not a JSON object. ``error`` says why, one line per problem."""
+    """A frame that is no valid event: malformed known type, no ``type``, or not JSON.
+
+    ``error`` is one line, ``field.path: message`` per problem joined by ``"; "``.
+    """
 
     model_config = ConfigDict(frozen=True)
 

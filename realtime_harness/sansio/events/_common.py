@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.failures import ErrorInfo
@@ -165,7 +165,8 @@ class RealtimeSession(WireModel):
     speed: float | None = None
     temperature: float | None = None
     max_response_output_tokens: TokenCap | None = None
-    client_secret: Any = None
+    # Kept for the round trip but never shown in a repr: it may hold an ephemeral ``ek_`` key.
+    client_secret: Any = Field(default=None, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------
