@@ -392,14 +392,8 @@ def _error_text(exc: ValidationError) -> str:
     """``field.path: message`` per problem, without the tag prefix and documentation URLs."""
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = error["loc"]
-        # A discriminated union puts the tag first (``("response.done", "response")``).
-        if (
-            loc
-            and isinstance(loc[0], str)
-            and (loc[0] in SERVER_EVENT_TYPES or loc[0] in CLIENT_EVENT_TYPES)
-        ):
-            loc = loc[1:]
-        where = ".".join(str(part) for part in loc) or "event"
+        # Only known types get here, and a discriminated union puts the tag first in every
+        # location (``("response.done", "response")``): drop it, the event names its type.
+        where = ".".join(str(part) for part in error["loc"][1:]) or "event"
         lines.append(f"{where}: {error['msg']}")
     return "; ".join(lines)
