@@ -187,9 +187,14 @@ def file_info(
         return AudioFileInfo(
             p, raw_rate, raw_channels, size // frame, "RAW", _RAW_WIDTHS[raw_width]
         )
+    if p.suffix.lower() in _RAW_SUFFIXES:
+        raise AudioError(
+            f"{_display(p)} looks like headerless PCM: pass the raw rate and width "
+            "(e.g. --raw-rate 24000 --raw-width 2), or convert it to WAV"
+        )
     try:
         info = sf.info(str(p))
-    except (sf.LibsndfileError, RuntimeError) as exc:
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         hint = (
             "pass the raw rate and width (e.g. --raw-rate 24000 --raw-width 2) for headerless PCM"
             if p.suffix.lower() in _RAW_SUFFIXES
@@ -270,12 +275,16 @@ class AudioSource:
         """Output length in seconds, padding included."""
         return self.info.duration_s + (self.pad_start_ms + self.pad_end_ms) / 1000
 
+    @property
+    def _int16_input(self) -> bool:
+        return self.info.subtype == "PCM_16"
+
     def _blocks(self) -> Iterator[npt.NDArray[Any]]:
         """Raw input blocks, frames x channels, int16 when the file is 16-bit, else float32."""
         info = self.info
         block = max(1, int(_BLOCK_S * info.rate))
-        # 16-bit input stays int16 through down-mix and soxr: no float round trip on the hot path.
-        dtype = "int16" if info.subtype == "PCM_16" else "float32"
+        # 16-bit input is read as int16: libsndfile's int->float conversion costs 6x the read.
+        dtype = "int16" if self._int16_input else "float32"
         if info.container == "RAW":
             with sf.SoundFile(
                 str(info.path),
@@ -291,40 +300,48 @@ class AudioSource:
             with sf.SoundFile(str(info.path)) as f:
                 yield from f.blocks(blocksize=block, dtype=dtype, always_2d=True)
 
-    def _mono(self, block: npt.NDArray[Any], offset: int) -> npt.NDArray[Any]:
-        if block.dtype != np.int16 and not np.isfinite(block).all():
-            bad = int(np.argmin(np.isfinite(block).all(axis=1))) + offset
-            raise AudioError(
-                f"{_display(self.info.path)} contains NaN or infinite samples (first at "
-                f"{bad / self.info.rate:.3f} s): re-export it as 16-bit PCM WAV"
-            )
-        if block.shape[1] == 1:
-            mono: npt.NDArray[Any] = block[:, 0]
-            return mono
+    def _mono(self, block: npt.NDArray[Any], offset: int, *, as_float: bool) -> npt.NDArray[Any]:
+        """One channel: int16 kept as is when no float maths follows, float32 otherwise."""
         channels = block.shape[1]
-        if block.dtype == np.int16:
-            # Sum in int32 so loud channels cannot overflow, column by column: ``sum(axis=1)``
-            # over an interleaved block is ~10x slower (perf test in scripts/bench_audio.py).
-            acc: npt.NDArray[np.int32] = np.add(block[:, 0], block[:, 1], dtype=np.int32)
-            for c in range(2, channels):
-                np.add(acc, block[:, c], out=acc)
-            if channels == 2:
-                np.right_shift(acc, 1, out=acc)
-            else:
-                np.floor_divide(acc, channels, out=acc)
-            halved: npt.NDArray[np.int16] = acc.astype(np.int16)
-            return halved
-        mixed: npt.NDArray[Any] = block.mean(axis=1, dtype=np.float32)
-        return mixed
+        if block.dtype != np.int16:
+            if not np.isfinite(block).all():
+                bad = int(np.argmin(np.isfinite(block).all(axis=1))) + offset
+                raise AudioError(
+                    f"{_display(self.info.path)} contains NaN or infinite samples (first at "
+                    f"{bad / self.info.rate:.3f} s): re-export it as 16-bit PCM WAV"
+                )
+            mixed: npt.NDArray[Any] = (
+                block[:, 0] if channels == 1 else block.mean(axis=1, dtype=np.float32)
+            )
+            return mixed
+        if channels == 1:
+            one: npt.NDArray[Any] = block[:, 0]
+            return one.astype(np.float32) * np.float32(1 / 32768) if as_float else one
+        # Sum in int32 so loud channels cannot overflow, column by column: ``sum(axis=1)`` over
+        # an interleaved block is ~10x slower.
+        acc: npt.NDArray[np.int32] = np.add(block[:, 0], block[:, 1], dtype=np.int32)
+        for c in range(2, channels):
+            np.add(acc, block[:, c], out=acc)
+        if as_float:
+            scaled: npt.NDArray[np.float32] = acc.astype(np.float32)
+            scaled *= np.float32(1 / (32768 * channels))
+            return scaled
+        halved: npt.NDArray[np.int16] = (acc // channels).astype(np.int16)
+        return halved
 
     def _to_wire(self, mono: npt.NDArray[Any]) -> bytes:
         if mono.dtype == np.int16:
             pcm = mono.astype("<i2", copy=False).tobytes()
         else:
-            clipped = np.abs(mono) > 1.0
-            n = int(np.count_nonzero(clipped))
-            self.clipped += n
-            pcm = np.rint(np.clip(mono * 32767.0, -32768.0, 32767.0)).astype("<i2").tobytes()
+            # Float from 16-bit input was scaled by 1/32768, so 32768 restores it exactly;
+            # float files use 32767, libsndfile's own float->PCM16 scale.
+            scale = 32768.0 if self._int16_input else 32767.0
+            y = mono * np.float32(scale)
+            n = int(np.count_nonzero((y > 32767.0) | (y < -32768.0)))
+            if n:
+                self.clipped += n
+                np.clip(y, -32768.0, 32767.0, out=y)
+            pcm = np.rint(y).astype("<i2").tobytes()
         if self.fmt is AudioFormat.G711_ULAW:
             return ulaw_encode(pcm)
         if self.fmt is AudioFormat.G711_ALAW:
@@ -332,34 +349,36 @@ class AudioSource:
         return pcm
 
     def wire_blocks(self) -> Iterator[bytes]:
-        """Wire-format audio in large blocks (not chunk-aligned), padding included."""
+        """Wire-format audio in large blocks (not chunk-aligned), padding included.
+
+        Resampling runs in float32: soxr's int16 output path dithers differently depending on
+        block boundaries, while float32 streaming equals a one-shot resample bit for bit.
+        """
         if self.pad_start_ms:
             yield silence(self.pad_start_ms, self.fmt)
+        resample = self.info.rate != self.fmt.rate
         rs = (
             soxr.ResampleStream(
-                self.info.rate, self.fmt.rate, 1, dtype=self._dtype(), quality=RESAMPLE_QUALITY
+                self.info.rate, self.fmt.rate, 1, dtype="float32", quality=RESAMPLE_QUALITY
             )
-            if self.info.rate != self.fmt.rate
+            if resample
             else None
         )
         offset = 0
         for block in self._blocks():
-            mono = self._mono(block, offset)
+            mono = self._mono(block, offset, as_float=resample)
             offset += len(block)
             out = rs.resample_chunk(mono) if rs is not None else mono
             if len(out):
                 yield self._to_wire(out)
         if rs is not None:
-            tail = rs.resample_chunk(np.zeros(0, dtype=self._dtype()), last=True)
+            tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
             if len(tail):
                 yield self._to_wire(tail)
         if self.pad_end_ms:
             yield silence(self.pad_end_ms, self.fmt)
         if self.clipped:
             self.notes.append(f"{_display(self.info.path)}: {self.clipped} samples clipped")
-
-    def _dtype(self) -> str:
-        return "int16" if self.info.subtype == "PCM_16" else "float32"
 
     def chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[bytes]:
         """Exact ``chunk_ms`` chunks of wire audio (4,800 bytes per 100 ms of PCM16).
