@@ -417,10 +417,127 @@ def _client_payloads(dialect: Dialect) -> list[dict[str, Any]]:
     return payloads
 
 
+def _server_variants(dialect: Dialect) -> list[tuple[str, dict[str, Any]]]:
+    """More shapes of the events that matter most for failures: outcomes, tool calls, errors."""
+    failed = _response(dialect, done=True) | {
+        "status": "failed",
+        "output": [],
+        "status_details": {
+            "type": "failed",
+            "error": {
+                "type": "server_error",
+                "code": None,
+                "message": f"The server had an error. (Please include the session ID {SESS}.)",
+            },
+        },
+    }
+    rate_limited = failed | {
+        "status_details": {
+            "type": "failed",
+            "error": {"type": "tokens", "code": "rate_limit_exceeded", "message": "Rate limit…"},
+        }
+    }
+    cancelled = _response(dialect, done=True) | {
+        "status": "cancelled",
+        "output": [],
+        "status_details": {"type": "cancelled", "reason": "turn_detected"},
+    }
+    incomplete = _response(dialect, done=True) | {
+        "status": "incomplete",
+        "status_details": {"type": "incomplete", "reason": "max_output_tokens"},
+    }
+    variants = [
+        ("response.done-failed", _ev("response.done", 60, response=failed)),
+        ("response.done-rate-limited", _ev("response.done", 61, response=rate_limited)),
+        ("response.done-cancelled", _ev("response.done", 62, response=cancelled)),
+        ("response.done-incomplete", _ev("response.done", 63, response=incomplete)),
+        (
+            "response.output_item.done-function-call",
+            _ev(
+                "response.output_item.done",
+                64,
+                response_id=RESP,
+                output_index=1,
+                item=FUNCTION_CALL_ITEM,
+            ),
+        ),
+        (
+            "rate_limits.updated-requests-and-tokens",
+            _ev(
+                "rate_limits.updated",
+                65,
+                rate_limits=[
+                    {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
+                    {"name": "tokens", "limit": 20000, "remaining": 18000, "reset_seconds": 6},
+                ],
+            ),
+        ),
+        (
+            "error-null-code-and-param",
+            _ev(
+                "error",
+                66,
+                error={
+                    "type": "server_error",
+                    "code": None,
+                    "message": "boom",
+                    "param": None,
+                    "event_id": None,
+                },
+            ),
+        ),
+        (
+            "conversation.item.input_audio_transcription.completed-tokens",
+            _ev(
+                "conversation.item.input_audio_transcription.completed",
+                67,
+                item_id=ITEM,
+                content_index=0,
+                transcript="Hello.",
+                usage={
+                    "type": "tokens",
+                    "total_tokens": 24,
+                    "input_tokens": 16,
+                    "input_token_details": {"text_tokens": 0, "audio_tokens": 16},
+                    "output_tokens": 8,
+                },
+            ),
+        ),
+    ]
+    if dialect is Dialect.GA:
+        transcription = {
+            "type": "transcription",
+            "object": "realtime.transcription_session",
+            "id": SESS,
+            "expires_at": 1789728600,
+            "audio": {
+                "input": {
+                    "format": {"type": "audio/pcm", "rate": 24000},
+                    "transcription": {
+                        "model": "gpt-4o-transcribe",
+                        "language": "en",
+                        "prompt": None,
+                    },
+                    "noise_reduction": None,
+                    "turn_detection": None,
+                }
+            },
+            "include": None,
+        }
+        variants.append(
+            ("session.created-transcription", _ev("session.created", 68, session=transcription))
+        )
+    return variants
+
+
+def _all_server_payloads(dialect: Dialect) -> list[tuple[str, dict[str, Any]]]:
+    return [(p["type"], p) for p in _server_payloads(dialect)] + _server_variants(dialect)
+
+
 SERVER_CASES = [
-    pytest.param(dialect, payload, id=f"{dialect}-{payload['type']}")
+    pytest.param(dialect, payload, id=f"{dialect}-{name}")
     for dialect in Dialect
-    for payload in _server_payloads(dialect)
+    for name, payload in _all_server_payloads(dialect)
 ]
 CLIENT_CASES = [
     pytest.param(dialect, payload, id=f"{dialect}-{payload['type']}")
@@ -839,12 +956,16 @@ OPENAI_REJECTS: dict[tuple[Dialect, str], str] = {
 
 
 def _openai_cases(side: str) -> list[Any]:
-    payloads = _server_payloads if side == "server" else _client_payloads
+    def named(dialect: Dialect) -> list[tuple[str, dict[str, Any]]]:
+        if side == "server":
+            return _all_server_payloads(dialect)
+        return [(p["type"], p) for p in _client_payloads(dialect)]
+
     return [
         pytest.param(
             dialect,
             payload,
-            id=f"{dialect}-{payload['type']}",
+            id=f"{dialect}-{name}",
             marks=[
                 pytest.mark.xfail(
                     reason=OPENAI_REJECTS[dialect, payload["type"]], raises=pydantic.ValidationError
@@ -854,7 +975,7 @@ def _openai_cases(side: str) -> list[Any]:
             else [],
         )
         for dialect in Dialect
-        for payload in payloads(dialect)
+        for name, payload in named(dialect)
         if (side, dialect) in OPENAI_UNIONS
         and payload["type"] in _literal_types(OPENAI_UNIONS[side, dialect])
     ]
