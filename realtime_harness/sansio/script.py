@@ -1,0 +1,524 @@
+"""The scripted probe session as a pure state machine (no I/O, no clock: time is an argument).
+
+One connection, protocol §3.1 and §3.3::
+
+    wait session.created → send session.update → wait session.updated (or the error naming it)
+    → for each turn:
+        audio, manual:  stream appends on the schedule t0 + k·chunk → commit → wait committed
+                        → response.create → wait response.created … response.done
+        audio, VAD:     stream appends → wait for the response the server starts on its own
+        text:           conversation.item.create + response.create → wait … response.done
+    → drain briefly (a trailing rate_limits.updated) → done (the driver closes with 1000)
+
+The driver calls :meth:`SessionScript.start`, then repeatedly :meth:`~SessionScript.poll` (what
+is due now: audio chunks, timeouts), :meth:`~SessionScript.receive` for every server event and
+:meth:`~SessionScript.closed` if the socket closes, sending whatever they return and sleeping
+until :meth:`~SessionScript.next_wakeup`. Each wait has its own deadline in
+:class:`PhaseTimeouts`; inside a response the deadline is an *idle* timeout that every event of
+the response renews, so a long answer is fine and a stalled one is caught.
+
+The appends follow an absolute schedule (chunk k is due at ``t0 + k·chunk/speed``), so the stream
+never drifts however long it runs; ``speed`` 0 sends as fast as the transport takes them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime_harness.sansio.audio import BYTES_PER_MS, b64_decoded_length
+from realtime_harness.sansio.dialects import Dialect, to_dialect
+from realtime_harness.sansio.failures import BENIGN_ERROR_CODES
+
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "AudioTurn",
+    "Phase",
+    "PhaseTimeouts",
+    "ResponseTrack",
+    "ScriptPlan",
+    "SessionScript",
+    "TextTurn",
+    "TimeoutInfo",
+    "Turn",
+]
+
+DEFAULT_INSTRUCTIONS = "You are a test assistant. Answer in one short sentence."
+
+Event = dict[str, Any]
+
+
+class Phase(enum.StrEnum):
+    """Where the session is; the value names what it waits for."""
+
+    CONNECTING = "connecting"
+    WAIT_SESSION_CREATED = "session.created"
+    WAIT_SESSION_UPDATED = "session.updated"
+    STREAMING = "streaming audio"
+    WAIT_COMMITTED = "input_audio_buffer.committed"
+    WAIT_RESPONSE_CREATED = "response.created"
+    WAIT_RESPONSE_DONE = "response.done"
+    DRAIN = "drain"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class PhaseTimeouts:
+    """Seconds each wait may take. ``response_idle`` is the longest silence inside a response."""
+
+    session_created: float = 10.0
+    session_updated: float = 10.0
+    committed: float = 10.0
+    response_created: float = 10.0
+    response_idle: float = 10.0
+    drain: float = 0.25
+
+    @classmethod
+    def uniform(cls, seconds: float, *, drain: float = 0.25) -> PhaseTimeouts:
+        """Every wait bounded by ``seconds`` (the CLI's ``--timeout``)."""
+        return cls(seconds, seconds, seconds, seconds, seconds, drain)
+
+    def for_phase(self, phase: Phase) -> float | None:
+        """The bound of a waiting phase; None for phases that wait for nothing."""
+        return {
+            Phase.WAIT_SESSION_CREATED: self.session_created,
+            Phase.WAIT_SESSION_UPDATED: self.session_updated,
+            Phase.WAIT_COMMITTED: self.committed,
+            Phase.WAIT_RESPONSE_CREATED: self.response_created,
+            Phase.WAIT_RESPONSE_DONE: self.response_idle,
+            Phase.DRAIN: self.drain,
+        }.get(phase)
+
+
+@dataclass(frozen=True)
+class AudioTurn:
+    """A spoken turn: base64 chunks of 24 kHz PCM16, each ``chunk_ms`` long (the last may be
+    shorter)."""
+
+    chunks: tuple[str, ...]
+    chunk_ms: int = 100
+    label: str = "audio"
+
+    @property
+    def duration_ms(self) -> float:
+        """Milliseconds of audio in the turn."""
+        return sum((b64_decoded_length(c) or 0) for c in self.chunks) / BYTES_PER_MS
+
+
+@dataclass(frozen=True)
+class TextTurn:
+    """A typed turn: one user text message, the minimal sanity check."""
+
+    text: str
+    label: str = "text"
+
+
+Turn = AudioTurn | TextTurn
+
+
+@dataclass(frozen=True)
+class ScriptPlan:
+    """Everything the session will do, decided before connecting."""
+
+    dialect: Dialect
+    turns: tuple[Turn, ...]
+    turn_detection: str | None = None
+    voice: str = "alloy"
+    instructions: str | None = DEFAULT_INSTRUCTIONS
+    speed: float = 1.0
+    timeouts: PhaseTimeouts = field(default_factory=PhaseTimeouts)
+
+    @property
+    def text_only(self) -> bool:
+        """Whether every turn is typed, so the session asks for text output only."""
+        return all(isinstance(t, TextTurn) for t in self.turns)
+
+
+@dataclass(frozen=True)
+class TimeoutInfo:
+    """A wait that exceeded its deadline."""
+
+    phase: Phase
+    seconds: float
+    response_id: str | None = None
+
+    def message(self) -> str:
+        """One line saying what did not arrive in time."""
+        if self.phase is Phase.WAIT_RESPONSE_DONE:
+            return (
+                f"response {self.response_id} stalled: no event for {self.seconds:g} s before "
+                "response.done"
+            )
+        return f"no {self.phase.value} within {self.seconds:g} s"
+
+
+@dataclass
+class ResponseTrack:
+    """What one response did, with times in seconds on the driver's clock."""
+
+    turn: int
+    response_id: str | None = None
+    status: str | None = None
+    status_details: Any = None
+    t_requested: float | None = None
+    t_created: float | None = None
+    t_first_audio: float | None = None
+    t_first_transcript: float | None = None
+    t_first_text: float | None = None
+    t_done: float | None = None
+    t_last_audio: float | None = None
+    max_audio_gap: float = 0.0
+    audio_bytes: int = 0
+    transcript: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def output_audio_ms(self) -> float:
+        """Milliseconds of assistant audio (PCM16 24 kHz), counted without decoding."""
+        return self.audio_bytes / BYTES_PER_MS
+
+    def timings_ms(self) -> dict[str, float]:
+        """Durations in ms from the request (or from ``response.created`` under server VAD)."""
+        origin = self.t_requested if self.t_requested is not None else self.t_created
+        out: dict[str, float] = {}
+        if origin is None:
+            return out
+        for name, value in (
+            ("created", self.t_created),
+            ("first_audio", self.t_first_audio),
+            ("first_transcript", self.t_first_transcript),
+            ("first_text", self.t_first_text),
+            ("done", self.t_done),
+        ):
+            if value is not None:
+                out[name] = round((value - origin) * 1000, 3)
+        if self.audio_bytes:
+            out["output_audio"] = round(self.output_audio_ms, 3)
+            out["max_audio_gap"] = round(self.max_audio_gap * 1000, 3)
+            if self.t_done is not None and self.output_audio_ms:
+                # Wall time to produce the answer over the answer's length: < 1 means the
+                # server generated audio faster than it plays.
+                out["real_time_factor"] = round(
+                    (self.t_done - origin) * 1000 / self.output_audio_ms, 4
+                )
+        return out
+
+
+_DELTA_KINDS = {
+    "response.output_audio.delta": "audio",
+    "response.output_audio_transcript.delta": "transcript",
+    "response.output_text.delta": "text",
+}
+
+
+class SessionScript:
+    """The probe session's state machine (see the module docstring)."""
+
+    def __init__(self, plan: ScriptPlan, *, new_event_id: Callable[[], str]) -> None:
+        if not plan.turns:
+            raise ValueError("a session plan needs at least one turn")
+        self.plan = plan
+        self._new_id = new_event_id
+        self.phase = Phase.CONNECTING
+        self.deadline: float | None = None
+        self.session_id: str | None = None
+        self.expires_at: int | None = None
+        self.model: str | None = None
+        self.marks: dict[str, float] = {}
+        self.responses: list[ResponseTrack] = []
+        self.turn = -1
+        self.timed_out: TimeoutInfo | None = None
+        self.rejection: Mapping[str, Any] | None = None
+        self.rejected_event_type: str | None = None
+        self.unexpected_close: tuple[int | None, str, Phase] | None = None
+        self.stopped_early = False
+        self._ours: dict[str, str] = {}
+        self._chunk = 0
+        self._stream_t0 = 0.0
+        self._current: ResponseTrack | None = None
+        self._by_id: dict[str, ResponseTrack] = {}
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        """Whether the session is over (cleanly or not); the driver then closes with 1000."""
+        return self.phase is Phase.DONE
+
+    @property
+    def ok(self) -> bool:
+        """Whether every turn ran to ``response.done`` without a timeout, rejection or close."""
+        return (
+            self.finished
+            and self.timed_out is None
+            and self.rejection is None
+            and self.unexpected_close is None
+            and not self.stopped_early
+        )
+
+    def progress(self) -> tuple[int, int]:
+        """Audio chunks sent and total in the current turn ((0, 0) outside audio turns)."""
+        turn = self._turn()
+        if isinstance(turn, AudioTurn):
+            return self._chunk, len(turn.chunks)
+        return 0, 0
+
+    def current_response_id(self) -> str | None:
+        """The id of the response in progress, if any."""
+        return self._current.response_id if self._current else None
+
+    def _turn(self) -> Turn | None:
+        return self.plan.turns[self.turn] if 0 <= self.turn < len(self.plan.turns) else None
+
+    def _enter(self, phase: Phase, now: float) -> None:
+        self.phase = phase
+        bound = self.plan.timeouts.for_phase(phase)
+        self.deadline = None if bound is None else now + bound
+
+    def _event(self, event_type: str, **fields: Any) -> Event:
+        event_id = self._new_id()
+        if event_type != "input_audio_buffer.append":
+            self._ours[event_id] = event_type
+        return {"type": event_type, "event_id": event_id, **fields}
+
+    # --- driver entry points -----------------------------------------------------------------
+    def start(self, now: float) -> None:
+        """The connection is open: start waiting for ``session.created``."""
+        self.marks["open"] = now
+        self._enter(Phase.WAIT_SESSION_CREATED, now)
+
+    def next_wakeup(self) -> float | None:
+        """When :meth:`poll` next has something to do (a chunk or a deadline); None: nothing."""
+        if self.phase is Phase.STREAMING:
+            return self._chunk_due(self._chunk)
+        return self.deadline
+
+    def poll(self, now: float) -> list[Event]:
+        """Events due at ``now`` (audio chunks, the commit after them); applies deadlines."""
+        if self.phase is Phase.STREAMING:
+            return self._stream(now)
+        if self.deadline is not None and now >= self.deadline and not self.finished:
+            if self.phase is Phase.DRAIN:
+                self._enter(Phase.DONE, now)
+            else:
+                bound = self.plan.timeouts.for_phase(self.phase) or 0.0
+                self.timed_out = TimeoutInfo(self.phase, bound, self.current_response_id())
+                self._enter(Phase.DONE, now)
+        return []
+
+    def closed(self, code: int | None, reason: str, now: float) -> None:
+        """The server closed the socket (or it dropped) at ``now``."""
+        if self.phase not in (Phase.DRAIN, Phase.DONE):
+            self.unexpected_close = (code, reason, self.phase)
+        self._enter(Phase.DONE, now)
+
+    def receive(self, event: Mapping[str, Any], now: float) -> list[Event]:
+        """Take one server event; return the client events to send next."""
+        etype = event.get("type")
+        if not isinstance(etype, str) or self.finished:
+            return []
+        # Beta names are read through the GA table so one code path serves both dialects.
+        etype = to_dialect(etype, Dialect.GA)
+        if etype == "error":
+            return self._error(event, now)
+        if etype == "session.created":
+            return self._session_created(event, now)
+        if etype == "session.updated" and self.phase is Phase.WAIT_SESSION_UPDATED:
+            self.marks["session_updated"] = now
+            return self._next_turn(now)
+        if etype == "input_audio_buffer.committed" and self.phase is Phase.WAIT_COMMITTED:
+            self.marks[f"committed.{self.turn}"] = now
+            return self._request_response(now)
+        if etype.startswith("response."):
+            return self._response_event(etype, event, now)
+        return []
+
+    # --- phases ------------------------------------------------------------------------------
+    def _session_created(self, event: Mapping[str, Any], now: float) -> list[Event]:
+        session = event.get("session")
+        if isinstance(session, Mapping):
+            sid = session.get("id")
+            self.session_id = sid if isinstance(sid, str) else self.session_id
+            expires = session.get("expires_at")
+            self.expires_at = expires if isinstance(expires, int) else None
+            model = session.get("model")
+            self.model = model if isinstance(model, str) else None
+        if self.phase is not Phase.WAIT_SESSION_CREATED:
+            return []
+        self.marks["session_created"] = now
+        update = self._event("session.update", session=self._session_config())
+        self.marks["session_update_sent"] = now
+        self._enter(Phase.WAIT_SESSION_UPDATED, now)
+        return [update]
+
+    def _session_config(self) -> dict[str, Any]:
+        plan = self.plan
+        vad: dict[str, Any] | None = (
+            {"type": plan.turn_detection} if plan.turn_detection is not None else None
+        )
+        if plan.dialect is Dialect.GA:
+            session: dict[str, Any] = {
+                "type": "realtime",
+                "output_modalities": ["text"] if plan.text_only else ["audio"],
+                "audio": {
+                    "input": {
+                        "format": {"type": "audio/pcm", "rate": 24000},
+                        "turn_detection": vad,
+                    },
+                    "output": {"format": {"type": "audio/pcm", "rate": 24000}},
+                },
+            }
+            if not plan.text_only:
+                session["audio"]["output"]["voice"] = plan.voice
+        else:
+            session = {
+                "modalities": ["text"] if plan.text_only else ["audio", "text"],
+                "input_audio_format": "pcm16",
+                "output_audio_format": "pcm16",
+                "turn_detection": vad,
+            }
+            if not plan.text_only:
+                session["voice"] = plan.voice
+        if plan.instructions is not None:
+            session["instructions"] = plan.instructions
+        return session
+
+    def _next_turn(self, now: float) -> list[Event]:
+        self.turn += 1
+        turn = self._turn()
+        if turn is None:
+            self._enter(Phase.DRAIN, now)
+            return []
+        self._current = ResponseTrack(turn=self.turn)
+        self.responses.append(self._current)
+        if isinstance(turn, TextTurn):
+            item = {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": turn.text}],
+            }
+            create = self._event("conversation.item.create", item=item)
+            return [create, *self._request_response(now)]
+        self._chunk = 0
+        self._stream_t0 = now
+        self.marks[f"stream_start.{self.turn}"] = now
+        self.phase = Phase.STREAMING
+        self.deadline = None
+        return self._stream(now)
+
+    def _chunk_due(self, index: int) -> float:
+        turn = self._turn()
+        chunk_ms = turn.chunk_ms if isinstance(turn, AudioTurn) else 100
+        if self.plan.speed <= 0:
+            return self._stream_t0
+        return self._stream_t0 + index * chunk_ms / 1000 / self.plan.speed
+
+    def _stream(self, now: float) -> list[Event]:
+        turn = self._turn()
+        assert isinstance(turn, AudioTurn)
+        out: list[Event] = []
+        while self._chunk < len(turn.chunks) and self._chunk_due(self._chunk) <= now:
+            out.append(self._event("input_audio_buffer.append", audio=turn.chunks[self._chunk]))
+            self._chunk += 1
+        if self._chunk < len(turn.chunks):
+            return out
+        self.marks[f"stream_end.{self.turn}"] = now
+        if self.plan.turn_detection is not None:
+            # The server decides when the turn ends; a response it already started counts.
+            current = self._current
+            if current is not None and current.t_done is not None:
+                return out + self._turn_finished(current, now)
+            phase = Phase.WAIT_RESPONSE_DONE if current and current.t_created else None
+            self._enter(phase or Phase.WAIT_RESPONSE_CREATED, now)
+            return out
+        out.append(self._event("input_audio_buffer.commit"))
+        self.marks[f"commit_sent.{self.turn}"] = now
+        self._enter(Phase.WAIT_COMMITTED, now)
+        return out
+
+    def _request_response(self, now: float) -> list[Event]:
+        if self._current is not None:
+            self._current.t_requested = now
+        self._enter(Phase.WAIT_RESPONSE_CREATED, now)
+        return [self._event("response.create")]
+
+    def _response_event(self, etype: str, event: Mapping[str, Any], now: float) -> list[Event]:
+        track = self._current
+        if etype == "response.created":
+            response = event.get("response")
+            rid = response.get("id") if isinstance(response, Mapping) else None
+            if track is None or track.t_created is not None:
+                return []  # a response we did not ask for (e.g. a second VAD turn): not ours
+            track.response_id = rid if isinstance(rid, str) else None
+            track.t_created = now
+            if track.response_id:
+                self._by_id[track.response_id] = track
+            if self.phase is Phase.WAIT_RESPONSE_CREATED:
+                self._enter(Phase.WAIT_RESPONSE_DONE, now)
+            return []
+        rid = event.get("response_id")
+        if etype == "response.done":
+            response = event.get("response")
+            rid = response.get("id") if isinstance(response, Mapping) else None
+        if not isinstance(rid, str) or rid not in self._by_id:
+            return []
+        track = self._by_id[rid]
+        if self.phase is Phase.WAIT_RESPONSE_DONE:
+            self._enter(Phase.WAIT_RESPONSE_DONE, now)  # renew the idle deadline
+        kind = _DELTA_KINDS.get(etype)
+        if kind == "audio":
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                track.audio_bytes += b64_decoded_length(delta) or 0
+            if track.t_first_audio is None:
+                track.t_first_audio = now
+            elif track.t_last_audio is not None:
+                track.max_audio_gap = max(track.max_audio_gap, now - track.t_last_audio)
+            track.t_last_audio = now
+        elif kind == "transcript":
+            if track.t_first_transcript is None:
+                track.t_first_transcript = now
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                track.transcript.append(delta)
+        elif kind == "text":
+            if track.t_first_text is None:
+                track.t_first_text = now
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                track.text.append(delta)
+        elif etype == "response.done":
+            response = event.get("response")
+            assert isinstance(response, Mapping)
+            status = response.get("status")
+            track.status = status if isinstance(status, str) else None
+            track.status_details = response.get("status_details")
+            track.t_done = now
+            if track is self._current and self.phase is not Phase.STREAMING:
+                return self._turn_finished(track, now)
+        return []
+
+    def _turn_finished(self, track: ResponseTrack, now: float) -> list[Event]:
+        self._current = None
+        if track.status != "completed" and self.turn + 1 < len(self.plan.turns):
+            self.stopped_early = True  # a failed turn makes later ones meaningless
+            self._enter(Phase.DRAIN, now)
+            return []
+        return self._next_turn(now)
+
+    def _error(self, event: Mapping[str, Any], now: float) -> list[Event]:
+        error = event.get("error")
+        error = error if isinstance(error, Mapping) else {}
+        if error.get("code") in BENIGN_ERROR_CODES:
+            return []
+        inner = error.get("event_id")
+        ours = isinstance(inner, str) and inner in self._ours
+        # While a response runs, an unattributed error is followed by its failed response.done;
+        # keep reading. Otherwise the server has told us this session will not go on.
+        if not ours and self.phase in (Phase.WAIT_RESPONSE_DONE, Phase.DRAIN, Phase.STREAMING):
+            return []
+        self.rejection = event
+        self.rejected_event_type = self._ours.get(inner) if isinstance(inner, str) else None
+        self._enter(Phase.DONE, now)
+        return []
