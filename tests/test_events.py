@@ -754,6 +754,16 @@ def test_missing_required_field_is_reported() -> None:
     assert event.error == "delta: Field required"
 
 
+def test_server_event_without_event_id_is_invalid_but_null_is_tolerated() -> None:
+    """A server event must carry ``event_id``; an explicit null (seen once on Azure) is accepted."""
+    missing = parse_server_event({"type": "input_audio_buffer.cleared"})
+    assert isinstance(missing, InvalidEvent)
+    assert missing.error == "event_id: Field required"
+    assert not isinstance(
+        parse_server_event({"type": "input_audio_buffer.cleared", "event_id": None}), InvalidEvent
+    )
+
+
 def test_malformed_client_event_becomes_invalid_event() -> None:
     """A client append whose audio is not a string is invalid, not an exception."""
     event = parse_client_event(b'{"type":"input_audio_buffer.append","audio":42}')

@@ -307,9 +307,9 @@ class ServerEventBase(WireModel):
     DIALECTS: ClassVar[frozenset[Dialect]] = BOTH
 
     type: str
-    # Optional although the spec requires it: one Azure record carries ``event_id: null`` and
-    # ``input_audio_buffer.dtmf_event_received`` has none (§2.2, §4.4). The validator reports it.
-    event_id: str | None = None
+    # Must be present (every trace and SDK type has it) but may be null: one Azure live record
+    # carries ``event_id: null`` on an ``error`` (§4.4), and that error must not be lost.
+    event_id: str | None
 
 
 class ClientEventBase(WireModel):

@@ -333,6 +333,8 @@ class InputAudioBufferDtmfEventReceived(ServerEventBase):
     type: Literal["input_audio_buffer.dtmf_event_received"] = (
         "input_audio_buffer.dtmf_event_received"
     )
+    # The spec and the GA SDK do not require an event_id on this SIP event.
+    event_id: str | None = None
     event: str
     received_at: int
 
