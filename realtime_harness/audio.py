@@ -434,28 +434,83 @@ def open_audio(
 
 
 def iter_prepared_chunks(
-    name_or_path: str | os.PathLike[str], chunk_ms: int = DEFAULT_CHUNK_MS, **options: Any
+    name_or_path: str | os.PathLike[str],
+    chunk_ms: int = DEFAULT_CHUNK_MS,
+    *,
+    fmt: str | AudioFormat = AudioFormat.PCM16,
+    raw_rate: int | None = None,
+    raw_width: int = 2,
+    raw_channels: int = 1,
+    pad_start_ms: int = 0,
+    pad_end_ms: int = 0,
+    min_ms: int = MIN_COMMIT_MS,
 ) -> Iterator[bytes]:
-    """Stream a file as exact wire-format chunks; ``options`` as for :func:`open_audio`.
+    """Stream a file as exact wire-format chunks; options as for :func:`open_audio`.
 
     The file is checked before the first chunk is produced, so a bad file fails at the call.
     """
-    return open_audio(name_or_path, **options).chunks(chunk_ms)
+    return open_audio(
+        name_or_path,
+        fmt=fmt,
+        raw_rate=raw_rate,
+        raw_width=raw_width,
+        raw_channels=raw_channels,
+        pad_start_ms=pad_start_ms,
+        pad_end_ms=pad_end_ms,
+        min_ms=min_ms,
+    ).chunks(chunk_ms)
 
 
 def iter_encoded_chunks(
-    name_or_path: str | os.PathLike[str], chunk_ms: int = DEFAULT_CHUNK_MS, **options: Any
+    name_or_path: str | os.PathLike[str],
+    chunk_ms: int = DEFAULT_CHUNK_MS,
+    *,
+    fmt: str | AudioFormat = AudioFormat.PCM16,
+    raw_rate: int | None = None,
+    raw_width: int = 2,
+    raw_channels: int = 1,
+    pad_start_ms: int = 0,
+    pad_end_ms: int = 0,
+    min_ms: int = MIN_COMMIT_MS,
 ) -> Iterator[str]:
     """Stream a file as base64 chunks ready for ``input_audio_buffer.append``."""
-    return open_audio(name_or_path, **options).encoded_chunks(chunk_ms)
+    return open_audio(
+        name_or_path,
+        fmt=fmt,
+        raw_rate=raw_rate,
+        raw_width=raw_width,
+        raw_channels=raw_channels,
+        pad_start_ms=pad_start_ms,
+        pad_end_ms=pad_end_ms,
+        min_ms=min_ms,
+    ).encoded_chunks(chunk_ms)
 
 
-def load_audio(name_or_path: str | os.PathLike[str], **options: Any) -> PreparedAudio:
+def load_audio(
+    name_or_path: str | os.PathLike[str],
+    *,
+    fmt: str | AudioFormat = AudioFormat.PCM16,
+    raw_rate: int | None = None,
+    raw_width: int = 2,
+    raw_channels: int = 1,
+    pad_start_ms: int = 0,
+    pad_end_ms: int = 0,
+    min_ms: int = MIN_COMMIT_MS,
+) -> PreparedAudio:
     """All of a short file (or a bundled sample, by name) as wire audio with conversion notes.
 
-    ``options`` as for :func:`open_audio`. For long files prefer :func:`iter_prepared_chunks`.
+    Options as for :func:`open_audio`. For long files prefer :func:`iter_prepared_chunks`.
     """
-    src = open_audio(name_or_path, **options)
+    src = open_audio(
+        name_or_path,
+        fmt=fmt,
+        raw_rate=raw_rate,
+        raw_width=raw_width,
+        raw_channels=raw_channels,
+        pad_start_ms=pad_start_ms,
+        pad_end_ms=pad_end_ms,
+        min_ms=min_ms,
+    )
     pcm = src.read_all()
     return PreparedAudio(
         pcm=pcm,

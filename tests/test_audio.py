@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from realtime_harness.audio import (
 from realtime_harness.exceptions import AudioError, UsageError
 from realtime_harness.sansio.audio import (
     AudioFormat,
+    alaw_decode,
     alaw_encode,
     encode_chunk,
     iter_chunks,
@@ -131,11 +133,11 @@ def test_padding_adds_exact_silence_before_and_after(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "encode"),
-    [(AudioFormat.G711_ULAW, ulaw_encode), (AudioFormat.G711_ALAW, alaw_encode)],
+    ("fmt", "decode"),
+    [(AudioFormat.G711_ULAW, ulaw_decode), (AudioFormat.G711_ALAW, alaw_decode)],
 )
 def test_g711_output_is_8khz_one_byte_per_sample(
-    tmp_path: Path, fmt: AudioFormat, encode: object
+    tmp_path: Path, fmt: AudioFormat, decode: Callable[[bytes], bytes]
 ) -> None:
     """For G.711 sessions a file is resampled to 8 kHz and encoded; 100 ms chunks are 800 B."""
     path = write(tmp_path / "t.wav", tone(1000, 1.0, 24_000), 24_000)
@@ -143,9 +145,8 @@ def test_g711_output_is_8khz_one_byte_per_sample(
     assert prepared.fmt is fmt
     assert len(prepared.pcm) == pytest.approx(8000, abs=8)
     assert {len(c) for c in prepared.chunks(100)} == {800}
-    decoded = ulaw_decode(prepared.pcm) if fmt is AudioFormat.G711_ULAW else None
-    if decoded is not None:
-        assert peak_hz(decoded, 8000) == pytest.approx(1000, abs=8)
+    assert peak_hz(decode(prepared.pcm), 8000) == pytest.approx(1000, abs=8)
+    assert any(f"encoded as {fmt.value}" in n for n in prepared.notes)
 
 
 def test_raw_headerless_pcm_is_read_given_rate_and_width(tmp_path: Path) -> None:
