@@ -1,14 +1,15 @@
 """Per-event parse cost of the typed events against ``orjson.loads`` measured in the same run.
 
 Three representative server frames (protocol reference §2.2, perf-limits §3): a 100 ms audio
-delta (6,400 base64 characters), a transcript delta and a completed ``response.done``. For each,
-the script times
+delta (6,400 base64 characters), a transcript delta and a completed ``response.done``, plus the
+client's 100 ms ``input_audio_buffer.append`` (what the mock parses). ``parse`` is
+``parse_server_event`` or ``parse_client_event``. For each frame the script times
 
 * ``orjson.loads(frame)`` — the baseline (what the lead's validator and the mock do),
-* ``parse_server_event(frame)`` — bytes straight into ``TypeAdapter.validate_json``,
-* ``parse_server_event(orjson.loads(frame))`` — decode first, then ``validate_python``
-  (the double parse perf-limits §3 warns about),
-* ``parse_server_event(dict)`` — ``validate_python`` alone, for callers that already hold a dict,
+* ``parse(frame)`` — bytes straight into ``TypeAdapter.validate_json``,
+* ``parse(orjson.loads(frame))`` — decode first, then ``validate_python`` (the double parse
+  perf-limits §3 warns about),
+* ``parse(dict)`` — ``validate_python`` alone, for callers that already hold a dict,
 
 and prints microseconds per event (best of several repeats) and the ratio to the baseline.
 Run: ``python scripts/bench_events.py [--repeat 7] [--number 20000]``.
@@ -24,7 +25,12 @@ from typing import Any
 
 import orjson
 
-from realtime_harness.sansio.events import InvalidEvent, UnknownEvent, parse_server_event
+from realtime_harness.sansio.events import (
+    InvalidEvent,
+    UnknownEvent,
+    parse_client_event,
+    parse_server_event,
+)
 
 IDS = {
     "response_id": "resp_C9G8p7IH2WxLbkgPNouYL",
@@ -90,6 +96,10 @@ def _frames() -> dict[str, bytes]:
             }
         ),
         "response.done": orjson.dumps(done),
+        # Client side, what the mock parses ten times a second per session.
+        "client append (6.4 KB)": orjson.dumps(
+            {"type": "input_audio_buffer.append", "event_id": "evt_1", "audio": audio}
+        ),
     }
 
 
@@ -104,24 +114,25 @@ def main() -> None:
     parser.add_argument("--number", type=int, default=20_000)
     args = parser.parse_args()
 
-    print(f"{'frame':<22} {'method':<38} {'µs/event':>9} {'× orjson':>9}")
+    print(f"{'frame':<22} {'method':<30} {'µs/event':>9} {'× orjson':>9}")
     for name, frame in _frames().items():
         decoded = orjson.loads(frame)
-        event = parse_server_event(frame)
+        parse: Callable[[Any], Any] = (
+            parse_client_event if name.startswith("client") else parse_server_event
+        )
+        event = parse(frame)
         assert not isinstance(event, UnknownEvent | InvalidEvent), event
         methods: dict[str, Callable[[], Any]] = {
             "orjson.loads (baseline)": lambda f=frame: orjson.loads(f),
-            "parse_server_event(bytes) validate_json": lambda f=frame: parse_server_event(f),
-            "orjson.loads + parse_server_event(dict)": lambda f=frame: parse_server_event(
-                orjson.loads(f)
-            ),
-            "parse_server_event(dict) validate_python": lambda d=decoded: parse_server_event(d),
+            "parse(bytes) validate_json": lambda f=frame, p=parse: p(f),
+            "orjson.loads + parse(dict)": lambda f=frame, p=parse: p(orjson.loads(f)),
+            "parse(dict) validate_python": lambda d=decoded, p=parse: p(d),
         }
         baseline = 0.0
         for label, func in methods.items():
             cost = _best_us(func, args.number, args.repeat)
             baseline = baseline or cost
-            print(f"{name:<22} {label:<38} {cost:9.2f} {cost / baseline:9.2f}")
+            print(f"{name:<22} {label:<30} {cost:9.2f} {cost / baseline:9.2f}")
 
 
 if __name__ == "__main__":
