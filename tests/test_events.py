@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import types
 import typing
 from pathlib import Path
@@ -789,6 +790,37 @@ def test_frames_that_are_not_events_become_invalid_events(frame: Any, error: str
         event = parse(frame)
         assert isinstance(event, InvalidEvent)
         assert event.error.startswith(error)
+
+
+def _mutations(payload: dict[str, Any], rng: random.Random) -> list[Any]:
+    """Damaged copies of a payload: a key dropped, a value swapped for a wrong type, truncation."""
+    weird: list[Any] = [None, "x", 7, -1.5, True, [], {}, [1, "a"], {"k": None}, "\u0000", 10**30]
+    out: list[Any] = []
+    for key in payload:
+        out.append({k: v for k, v in payload.items() if k != key})
+        out.append(payload | {key: rng.choice(weird)})
+        if isinstance(payload[key], dict) and payload[key]:
+            inner = dict(payload[key])
+            inner[rng.choice(list(inner))] = rng.choice(weird)
+            out.append(payload | {key: inner})
+    raw = orjson.dumps(payload)
+    out.append(raw[: rng.randrange(len(raw))])
+    return out
+
+
+def test_parsing_never_raises_on_damaged_events() -> None:
+    """Dropped fields, wrong-typed values and truncated frames give events, never exceptions."""
+    rng = random.Random(0)
+    payloads = [p for d in Dialect for _, p in _all_server_payloads(d)]
+    client_payloads = [p for d in Dialect for p in _client_payloads(d)]
+    for parse, sources in ((parse_server_event, payloads), (parse_client_event, client_payloads)):
+        for payload in sources:
+            for damaged in _mutations(payload, rng):
+                event = parse(damaged)
+                if isinstance(event, InvalidEvent):
+                    assert event.error
+                else:
+                    assert to_wire(event) is not None
 
 
 def test_parse_rejects_a_non_mapping_object_without_raising() -> None:

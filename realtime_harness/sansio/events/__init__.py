@@ -19,7 +19,10 @@ Entry points never raise on bad input::
 Parsing uses one ``TypeAdapter`` per direction, built at import; ``str``/``bytes`` go through
 ``validate_json`` (one pass, no intermediate dict), mappings through ``validate_python``. The
 lead's ordering validator reads raw dicts on its hot path instead; these models are for the
-probe, the mock's self-checks and library users.
+probe, the mock's self-checks and library users. Measured with ``scripts/bench_events.py`` on
+the project machine: a 6.4 KB audio delta parses in ~1.9 µs (0.85× ``orjson.loads`` of the same
+bytes), a transcript delta in ~1.4 µs (3×), a completed ``response.done`` in ~9 µs (5×).
+Decoding with orjson first and then validating the dict costs about 2 µs more per event.
 """
 
 from __future__ import annotations
