@@ -3,7 +3,7 @@
 Usage (needs Debian's ``espeak-ng``: ``apt-get install -y espeak-ng``)::
 
     python scripts/make_samples.py            # writes audio_samples/*.{wav,flac} + samples.json
-    python scripts/make_samples.py --check    # regenerate in a temp dir and compare durations
+    python scripts/make_samples.py --check    # regenerate in a temp dir, compare sample by sample
 
 espeak-ng speaks at 22,050 Hz; each sample is resampled with soxr (VHQ) to its target rate,
 normalised to a -3 dBFS peak and written with libsndfile. The output is deterministic for a given
@@ -143,9 +143,9 @@ def main() -> int:
             ok = True
             for spec in SPECS:
                 synthesise(spec, Path(tmp))
-                fresh = sf.info(str(Path(tmp) / spec.file))
-                shipped = sf.info(str(OUT / spec.file))
-                same = fresh.frames == shipped.frames and fresh.samplerate == shipped.samplerate
+                fresh, fresh_rate = sf.read(str(Path(tmp) / spec.file), dtype="int16")
+                shipped, shipped_rate = sf.read(str(OUT / spec.file), dtype="int16")
+                same = fresh_rate == shipped_rate and np.array_equal(fresh, shipped)
                 ok &= same
                 print(f"{spec.name:20} {'same' if same else 'DIFFERENT'}")
             return 0 if ok else 1
