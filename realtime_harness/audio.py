@@ -190,16 +190,12 @@ def file_info(
     if p.suffix.lower() in _RAW_SUFFIXES:
         raise AudioError(
             f"{_display(p)} looks like headerless PCM: pass the raw rate and width "
-            "(e.g. --raw-rate 24000 --raw-width 2), or convert it to WAV"
+            "(e.g. 24000 Hz, 2 bytes), or convert it to WAV"
         )
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        hint = (
-            "pass the raw rate and width (e.g. --raw-rate 24000 --raw-width 2) for headerless PCM"
-            if p.suffix.lower() in _RAW_SUFFIXES
-            else "convert it to WAV, FLAC or OGG, or give raw rate and width for headerless PCM"
-        )
+        hint = "convert it to WAV, FLAC or OGG, or give raw rate and width for headerless PCM"
         reason = str(exc).split(":")[-1].strip() or "unknown format"
         raise AudioError(
             f"{_display(p)} is not audio libsndfile can read ({reason}): {hint}"
@@ -234,8 +230,9 @@ class AudioSource:
         self.fmt = fmt
         self.pad_start_ms = pad_start_ms
         self.pad_end_ms = pad_end_ms
-        self.notes: list[str] = []
+        self._notes: list[str] = []
         self.clipped = 0
+        """Samples clipped to full scale by the last pass over the file."""
         name = _display(info.path)
         if pad_start_ms < 0 or pad_end_ms < 0:
             raise AudioError(f"{name}: padding must be zero or more milliseconds")
@@ -245,21 +242,21 @@ class AudioSource:
             )
         sub = info.subtype
         if sub == "PCM_U8" or sub == "PCM_S8":
-            self.notes.append(f"{name}: 8-bit input converted to 16-bit (its noise stays)")
+            self._notes.append(f"{name}: 8-bit input converted to 16-bit (its noise stays)")
         elif sub in ("FLOAT", "DOUBLE"):
-            self.notes.append(f"{name}: {sub.lower()} samples converted to PCM16 with clipping")
+            self._notes.append(f"{name}: {sub.lower()} samples converted to PCM16 with clipping")
         elif sub in ("PCM_24", "PCM_32"):
-            self.notes.append(f"{name}: {sub[4:]}-bit input reduced to 16-bit")
+            self._notes.append(f"{name}: {sub[4:]}-bit input reduced to 16-bit")
         if info.channels != 1:
-            self.notes.append(f"{name}: {info.channels} channels down-mixed to mono")
+            self._notes.append(f"{name}: {info.channels} channels down-mixed to mono")
         if info.rate != fmt.rate:
-            self.notes.append(
+            self._notes.append(
                 f"{name}: resampled {info.rate} Hz -> {fmt.rate} Hz (soxr {RESAMPLE_QUALITY})"
             )
         if fmt is not AudioFormat.PCM16:
-            self.notes.append(f"{name}: encoded as {fmt.value}")
+            self._notes.append(f"{name}: encoded as {fmt.value}")
         if pad_start_ms or pad_end_ms:
-            self.notes.append(
+            self._notes.append(
                 f"{name}: added {pad_start_ms} ms silence before and {pad_end_ms} ms after"
             )
         total_ms = info.duration_s * 1000 + pad_start_ms + pad_end_ms
@@ -269,6 +266,12 @@ class AudioSource:
                 f"commit: use a longer recording or pad it (e.g. {min_ms - int(total_ms)} ms of "
                 "trailing silence)"
             )
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per conversion applied; clipping appears once the audio has been read."""
+        clipped = [f"{_display(self.info.path)}: {self.clipped} samples clipped"]
+        return self._notes + (clipped if self.clipped else [])
 
     @property
     def duration_s(self) -> float:
@@ -354,6 +357,7 @@ class AudioSource:
         Resampling runs in float32: soxr's int16 output path dithers differently depending on
         block boundaries, while float32 streaming equals a one-shot resample bit for bit.
         """
+        self.clipped = 0
         if self.pad_start_ms:
             yield silence(self.pad_start_ms, self.fmt)
         resample = self.info.rate != self.fmt.rate
@@ -377,8 +381,6 @@ class AudioSource:
                 yield self._to_wire(tail)
         if self.pad_end_ms:
             yield silence(self.pad_end_ms, self.fmt)
-        if self.clipped:
-            self.notes.append(f"{_display(self.info.path)}: {self.clipped} samples clipped")
 
     def chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[bytes]:
         """Exact ``chunk_ms`` chunks of wire audio (4,800 bytes per 100 ms of PCM16).

@@ -114,6 +114,15 @@ def test_float_input_is_converted_with_clipping_and_a_note(tmp_path: Path) -> No
     assert any("1200 samples clipped" in n for n in prepared.notes)
 
 
+def test_clipping_note_is_counted_once_per_pass(tmp_path: Path) -> None:
+    """Streaming a source twice reports the clipped samples of one pass, not the sum."""
+    path = write(tmp_path / "f.wav", np.array([1.5, -2.0, 0.0] * 800), 24_000, "FLOAT")
+    source = open_audio(path)
+    for _ in range(2):
+        assert len(source.read_all()) == 4800
+        assert [n for n in source.notes if "clipped" in n] == [f"{path}: 1600 samples clipped"]
+
+
 def test_8bit_input_is_converted_with_a_note(tmp_path: Path) -> None:
     """8-bit unsigned PCM becomes 16-bit, keeping its level, with a one-line note."""
     path = write(tmp_path / "u8.wav", tone(440, 0.5, 24_000), 24_000, "PCM_U8")
