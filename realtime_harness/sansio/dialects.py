@@ -51,7 +51,10 @@ GA_TO_BETA: dict[str, str] = {
 #: Server event types that exist only in one dialect: seeing one identifies the dialect.
 #: ``conversation.item.created`` stays in the GA SDK union but is not emitted by GA servers.
 BETA_ONLY: frozenset[str] = frozenset(
-    name for name in BETA_TO_GA if name.startswith(("response.", "transcription_session."))
+    name
+    for name in BETA_TO_GA
+    if name.startswith(("response.", "transcription_session."))
+    and name != "transcription_session.update"  # a client event, not a server one
 ) | {"conversation.item.created"}
 GA_ONLY: frozenset[str] = frozenset(
     {name for name in GA_TO_BETA if name.startswith("response.")}
