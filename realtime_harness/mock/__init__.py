@@ -1,0 +1,39 @@
+"""The embedded mock Realtime server: faithful GA and beta sessions, composable faults, a ledger.
+
+``MockServer`` is the entry point (in-loop with ``async with``, or ``run_in_thread()``); the
+session logic is the sans-I/O :class:`SessionBehaviour`; faults are parsed by
+:func:`parse_fault_spec` and every injected one lands in the server's ``ledger``.
+"""
+
+from __future__ import annotations
+
+from realtime_harness.mock.behaviour import BehaviourConfig, Latency, SessionBehaviour
+from realtime_harness.mock.faults import (
+    FAULT_SPEC_HELP,
+    FaultKind,
+    FaultPhase,
+    FaultPlan,
+    FaultRecord,
+    FaultSpec,
+    parse_fault_spec,
+)
+from realtime_harness.mock.server import MockServer, SessionLog
+from realtime_harness.mock.voices import Voice, default_voices, tone_voice
+
+__all__ = [
+    "FAULT_SPEC_HELP",
+    "BehaviourConfig",
+    "FaultKind",
+    "FaultPhase",
+    "FaultPlan",
+    "FaultRecord",
+    "FaultSpec",
+    "Latency",
+    "MockServer",
+    "SessionBehaviour",
+    "SessionLog",
+    "Voice",
+    "default_voices",
+    "parse_fault_spec",
+    "tone_voice",
+]

@@ -1,0 +1,656 @@
+"""The embedded mock Realtime server: a real WebSocket server on 127.0.0.1 that performs what
+:class:`~realtime_harness.mock.behaviour.SessionBehaviour` decides.
+
+Usable in the caller's event loop (``async with MockServer() as server``) or on its own thread
+(``with MockServer().run_in_thread() as server``, for pytest and the CLI). Per connection, one
+reader task feeds client events to the behaviour and one sender task performs the due actions on
+the behaviour's absolute schedule (no drift: a late wake-up sends what is due and sleeps until the
+next due time, never "interval after the last send").
+
+Handshakes follow the real services (protocol §1.1, §1.4): the four URL forms, the matching
+credentials, Azure's HTTP 401/400/429 and response headers, and the errors-then-close of OpenAI
+(``invalid_api_key`` 3000, ``beta_api_shape_disabled``/``missing_model``/``invalid_model`` 4000).
+
+Dialect by path: ``/openai/realtime`` (Azure preview) is always beta, ``/openai/v1/realtime``
+(Azure GA) always GA, and ``/v1/realtime`` (OpenAI) serves the server's ``dialect``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from realtime_harness.mock.behaviour import (
+    Action,
+    BehaviourConfig,
+    Close,
+    Drop,
+    Latency,
+    RecordFault,
+    SendEvent,
+    SendRaw,
+    SessionBehaviour,
+    Stall,
+)
+from realtime_harness.mock.faults import FaultKind, FaultPhase, FaultPlan, FaultRecord, FaultSpec
+from realtime_harness.mock.ledger import Ledger
+from realtime_harness.mock.voices import Voice
+from realtime_harness.redact import redact_url
+from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.sansio.ids import new_id
+from realtime_harness.sansio.recording import elide_audio
+from realtime_harness.sansio.validator import Validator, Violation
+
+__all__ = ["MockServer", "SessionLike", "SessionLog"]
+
+log = logging.getLogger("realtime_harness.mock")
+
+#: Server frames can be large (3.4 MB seen, §1.5); accept client frames up to 16 MiB as well.
+MAX_FRAME = 16 * 1024 * 1024
+#: Model names that are not realtime-capable (an Azure deployment of such a model answers 400).
+_NOT_REALTIME = ("whisper", "transcribe", "tts", "embedding", "dall-e")
+#: Cap of the shared ``received`` log; per-session logs are capped as well.
+_RECEIVED_CAP = 100_000
+_SESSION_RECEIVED_CAP = 10_000
+
+
+class SessionLike(Protocol):
+    """What the server drives: :class:`SessionBehaviour` or a replay of a recorded trace."""
+
+    session_id: str
+    dialect: Dialect
+
+    def receive(self, event: Mapping[str, Any] | None, now: float, *, raw: str = "") -> None:
+        """Handle one client frame."""
+
+    def poll(self, now: float) -> list[Action]:
+        """The actions due at ``now``."""
+
+    def next_deadline(self) -> float | None:
+        """When the next action falls due."""
+
+
+@dataclass
+class SessionLog:
+    """What the server saw of one session (for tests, the CLI log line and the pytest plugin)."""
+
+    session_id: str
+    dialect: Dialect
+    path: str
+    started_at: float
+    received: list[dict[str, Any]] = field(default_factory=list)
+    client_violations: list[Violation] = field(default_factory=list)
+    sent: int = 0
+    faults: int = 0
+    close_code: int | None = None
+    ended_at: float | None = None
+
+    def summary(self) -> str:
+        """One log line: ids, dialect, traffic, faults, how it ended."""
+        duration = (self.ended_at or time.time()) - self.started_at
+        return (
+            f"session {self.session_id} dialect={self.dialect.value} path={self.path} "
+            f"received={len(self.received)} sent={self.sent} faults={self.faults} "
+            f"client_violations={len(self.client_violations)} close={self.close_code} "
+            f"duration={duration:.1f}s"
+        )
+
+
+@dataclass
+class _Handshake:
+    dialect: Dialect
+    model: str | None
+    path: str
+    fatal: tuple[str, str, int] | None = None  # (code, message, close code) after the upgrade
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MockServer:
+    """A mock OpenAI / Azure OpenAI Realtime server on 127.0.0.1.
+
+    Args:
+        dialect: the dialect served on ``/v1/realtime``.
+        faults: fault specs (strings or :class:`FaultSpec`); see ``realtime_harness.mock.faults``.
+        seed: seeds every session's rng (ids, jitter, fault coins) and the handshake coins.
+        host: interface to bind (loopback by default).
+        port: 0 picks a free port.
+        latency: the latency model (default: real-time pacing; ``Latency.fast()`` for tests).
+        max_session_s: session length before ``session_expired``.
+        voices: what responses say (default: the bundled samples).
+        reply_voice: always answer with this sample.
+        require_key: when set, only this key is accepted (OpenAI: error + close 3000; Azure: 401).
+        ledger_path: also write the fault ledger to this JSONL file.
+        replay: serve this recorded trace to every client instead of generating sessions.
+        validate: run the project's validator over each session's traffic.
+        record_lateness: keep each send's lateness against its schedule (benchmarks).
+        on_session_end: called with each finished session's log (the CLI prints it).
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect = Dialect.GA,
+        faults: Iterable[FaultSpec | str] = (),
+        seed: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: Latency | None = None,
+        max_session_s: float = 3600.0,
+        model: str = "gpt-realtime",
+        voices: tuple[Voice, ...] | None = None,
+        reply_voice: str | None = None,
+        require_key: str | None = None,
+        ledger_path: str | Path | None = None,
+        replay: str | Path | None = None,
+        validate: bool = True,
+        record_lateness: bool = False,
+        on_session_end: Callable[[SessionLog], None] | None = None,
+    ) -> None:
+        self.dialect = Dialect(dialect)
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.config = BehaviourConfig(
+            dialect=self.dialect,
+            model=model,
+            latency=latency or Latency(),
+            max_session_s=max_session_s,
+            voices=voices,
+            reply_voice=reply_voice,
+        )
+        self.require_key = require_key
+        self.validate = validate
+        self.record_lateness = record_lateness
+        self.on_session_end = on_session_end
+        self._replay = None
+        if replay is not None:
+            from realtime_harness.mock.replay import load_trace
+
+            self._replay = load_trace(replay)
+        self._plan = FaultPlan(faults)
+        self._ledger = Ledger(ledger_path)
+        self._lock = threading.Lock()
+        self._received: deque[dict[str, Any]] = deque(maxlen=_RECEIVED_CAP)
+        self._sessions: list[SessionLog] = []
+        self._errors: list[BaseException] = []
+        self.lateness: list[float] = []
+        self._counter = 0
+        self._rng = random.Random(f"{seed}:handshake")
+        self._pending: dict[ServerConnection, _Handshake] = {}
+        self._server: Server | None = None
+        self._connections: set[ServerConnection] = set()
+
+    # --- public state ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:PORT`` once started."""
+        if self._server is None:
+            raise RuntimeError(
+                "the mock server is not running; use `async with` or run_in_thread()"
+            )
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def ledger(self) -> list[FaultRecord]:
+        """Every fault injected since start (or the last :meth:`reset`)."""
+        return self._ledger.records
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        """Client events received by all sessions, in arrival order (audio elided)."""
+        with self._lock:
+            return list(self._received)
+
+    @property
+    def sessions(self) -> list[SessionLog]:
+        """One log per session, in connection order."""
+        with self._lock:
+            return list(self._sessions)
+
+    @property
+    def faults(self) -> tuple[FaultSpec, ...]:
+        """The faults in force."""
+        return self._plan.faults
+
+    def set_faults(self, faults: Iterable[FaultSpec | str]) -> None:
+        """Replace the faults (and their counters) for sessions that start from now on.
+
+        Thread-safe: the pytest plugin calls it from the test thread.
+        """
+        plan = FaultPlan(faults)
+        with self._lock:
+            self._plan = plan
+
+    def reset(self) -> None:
+        """Forget received events, sessions, ledger, errors and fault counters (thread-safe)."""
+        with self._lock:
+            self._received.clear()
+            self._sessions.clear()
+            self._errors.clear()
+            self.lateness.clear()
+            self._plan = FaultPlan(self._plan.faults)
+        self._ledger.clear()
+
+    def check(self) -> None:
+        """Re-raise the first error the server itself hit (a bug in the mock, not a fault)."""
+        with self._lock:
+            errors = list(self._errors)
+        if errors:
+            raise errors[0]
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and start serving in the running loop."""
+        self._server = await serve(
+            self._handler,
+            self.host,
+            self.port,
+            compression=None,  # permessage-deflate costs ~10x CPU (perf-limits §1); OpenAI has none
+            max_size=MAX_FRAME,
+            process_request=self._process_request,
+            process_response=self._process_response,
+            select_subprotocol=_select_subprotocol,
+            server_header=None,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close every connection (1001) and stop listening."""
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def __aenter__(self) -> MockServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def run_in_thread(self) -> Iterator[MockServer]:
+        """Run the server on its own thread and event loop for the duration of the block."""
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        thread = threading.Thread(target=main, name="realtime-harness-mock", daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            loop.close()
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=30)
+            loop.close()
+
+    # --- handshake -------------------------------------------------------------------------------
+
+    def _reject(
+        self,
+        connection: ServerConnection,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        body = orjson.dumps({"error": {"code": code, "message": message}}).decode()
+        response = connection.respond(status, body + "\n")
+        response.headers["Content-Type"] = "application/json"
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        with self._lock:
+            plan = self._plan
+        for fault in plan.take(FaultPhase.HANDSHAKE, self._rng):
+            self._ledger.add(FaultRecord(kind=fault.kind.value, t=time.time(), detail=fault.spec))
+            if fault.kind is FaultKind.SLOW_HANDSHAKE:
+                await asyncio.sleep(fault.delay if fault.delay is not None else 2.0)
+            elif fault.kind is FaultKind.HANDSHAKE_429:
+                return self._reject(
+                    connection,
+                    429,
+                    "429",
+                    "Requests to the Realtime API have exceeded call rate limit. Please retry "
+                    "after the time in the retry-after header.",
+                    {"retry-after": f"{fault.retry_after:g}"},
+                )
+            elif fault.kind is FaultKind.HANDSHAKE_503:
+                return self._reject(
+                    connection, 503, "ServiceUnavailable", "The service is temporarily unavailable."
+                )
+        split = urlsplit(request.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        path = split.path.rstrip("/")
+        headers = request.headers
+        azure = path in ("/openai/realtime", "/openai/v1/realtime")
+        extra: dict[str, str] = {}
+        request_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        if azure:
+            # Azure answers carry these ids, the same value in both (protocol §1.3)
+            extra = {
+                "apim-request-id": request_id,
+                "x-request-id": request_id,
+                "x-ms-region": "Mock Region",
+            }
+        else:
+            extra = {"x-request-id": f"req_{request_id.replace('-', '')}"}
+        if path not in ("/v1/realtime", "/openai/realtime", "/openai/v1/realtime"):
+            return self._reject(connection, 404, "404", f"Resource not found: {path or '/'}", extra)
+        key = _credential(headers, query)
+        if key is None:
+            return self._reject(
+                connection,
+                401,
+                "401",
+                "Access denied due to missing subscription key or Authorization header. Make "
+                "sure to include an api-key header or a Bearer token.",
+                extra,
+            )
+        if azure and self.require_key is not None and key != self.require_key:
+            return self._reject(
+                connection, 401, "401", "Access denied due to invalid subscription key.", extra
+            )
+        beta_header = "realtime=v1" in headers.get("OpenAI-Beta", "") or any(
+            "openai-beta.realtime-v1" in p for p in headers.get_all("Sec-WebSocket-Protocol")
+        )
+        fatal: tuple[str, str, int] | None = None
+        if path == "/openai/v1/realtime":
+            if "api-version" in query:
+                return self._reject(
+                    connection,
+                    401,
+                    "401",
+                    "api-version is not allowed on the v1 realtime route; remove it.",
+                    extra,
+                )
+            dialect, model = Dialect.GA, query.get("model")
+        elif path == "/openai/realtime":
+            if "api-version" not in query or "deployment" not in query:
+                return self._reject(
+                    connection,
+                    400,
+                    "BadRequest",
+                    "Both api-version and deployment query parameters are required.",
+                    extra,
+                )
+            dialect, model = Dialect.BETA, query.get("deployment")
+        else:
+            dialect, model = self.dialect, query.get("model")
+            if self.require_key is not None and key != self.require_key:
+                fatal = (
+                    "invalid_api_key",
+                    f"Incorrect API key provided: {_mask(key)}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    3000,
+                )
+            elif beta_header and self.dialect is Dialect.GA:
+                fatal = (
+                    "beta_api_shape_disabled",
+                    "The Realtime Beta API is no longer supported. Please use /v1/realtime for "
+                    "the GA API.",
+                    4000,
+                )
+            elif not model and query.get("intent") != "transcription":
+                fatal = (
+                    "missing_model",
+                    "You must provide a model parameter, for example "
+                    "wss://api.openai.com/v1/realtime?model=gpt-realtime",
+                    4000,
+                )
+        if model and any(word in model.lower() for word in _NOT_REALTIME):
+            if azure:
+                # "OpperationNotSupported" (sic) is the code Azure really sends (protocol §1.4)
+                return self._reject(
+                    connection,
+                    400,
+                    "OpperationNotSupported",
+                    "The realtime operation does not work with the specified model, "
+                    f"{model}. Please choose different model and try again.",
+                    extra,
+                )
+            if fatal is None:
+                fatal = (
+                    "invalid_model",
+                    f'Model "{model}" is not supported in realtime mode.',
+                    4000,
+                )
+        self._pending[connection] = _Handshake(
+            dialect=dialect,
+            model=model,
+            path=redact_url(request.path),
+            fatal=fatal,
+            headers=extra,
+        )
+        return None
+
+    def _process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response | None:
+        pending = self._pending.get(connection)
+        if pending is not None and response.status_code == 101:
+            for name, value in pending.headers.items():
+                response.headers[name] = value
+        return None
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    def _new_session(self, hs: _Handshake, now: float) -> SessionLike:
+        with self._lock:
+            index = self._counter
+            self._counter += 1
+            plan = self._plan
+        rng = random.Random(f"{self.seed}:{index}")
+        config = replace(self.config, dialect=hs.dialect)
+        if self._replay is not None:
+            from realtime_harness.mock.replay import ReplaySession
+
+            return ReplaySession(self._replay, config=config, now=now, rng=rng)
+        return SessionBehaviour(
+            config, rng=rng, now=now, wall_now=time.time(), faults=plan, model=hs.model
+        )
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        hs = self._pending.pop(ws, None) or _Handshake(self.dialect, None, "/")
+        loop = asyncio.get_running_loop()
+        try:
+            if hs.fatal is not None:
+                await self._fatal(ws, hs)
+                return
+            session = self._new_session(hs, loop.time())
+            record = SessionLog(
+                session_id=session.session_id,
+                dialect=hs.dialect,
+                path=hs.path,
+                started_at=time.time(),
+            )
+            with self._lock:
+                self._sessions.append(record)
+            validator = Validator(hs.dialect) if self.validate else None
+            wake = asyncio.Event()
+            reader = asyncio.create_task(self._read(ws, session, record, validator, wake))
+            try:
+                await self._drive(ws, session, record, validator, wake, reader)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+                record.ended_at = time.time()
+                record.close_code = _close_code(ws)
+                if validator is not None:
+                    record.client_violations = [
+                        v for v in validator.violations if v.side == "client"
+                    ]
+                if self.on_session_end is not None:
+                    self.on_session_end(record)
+        except ConnectionClosed:
+            pass
+        except Exception as exc:
+            log.exception("mock server error")
+            with self._lock:
+                self._errors.append(exc)
+            raise
+
+    async def _fatal(self, ws: ServerConnection, hs: _Handshake) -> None:
+        code, message, close_code = hs.fatal or ("", "", 1000)
+        event = {
+            "type": "error",
+            "event_id": new_id("event", self._rng),
+            "error": {
+                "type": "invalid_request_error",
+                "code": code,
+                "message": message,
+                "param": None,
+                "event_id": None,
+            },
+        }
+        await ws.send(orjson.dumps(event), text=True)
+        await ws.close(close_code, f"invalid_request_error.{code}")
+
+    async def _read(
+        self,
+        ws: ServerConnection,
+        session: SessionLike,
+        record: SessionLog,
+        validator: Validator | None,
+        wake: asyncio.Event,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async for message in ws:
+                now = loop.time()
+                event: dict[str, Any] | None
+                raw = message if isinstance(message, str) else ""
+                try:
+                    parsed = orjson.loads(message)
+                    event = parsed if isinstance(parsed, dict) else None
+                except orjson.JSONDecodeError:
+                    event = None
+                logged = dict(elide_audio(event)) if event is not None else {"unparsed": raw[:200]}
+                with self._lock:
+                    self._received.append(logged)
+                if len(record.received) < _SESSION_RECEIVED_CAP:
+                    record.received.append(logged)
+                if validator is not None and event is not None:
+                    validator.client_event(event)
+                session.receive(event, now, raw=raw)
+                wake.set()
+        finally:
+            wake.set()
+
+    async def _drive(
+        self,
+        ws: ServerConnection,
+        session: SessionLike,
+        record: SessionLog,
+        validator: Validator | None,
+        wake: asyncio.Event,
+        reader: asyncio.Task[None],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        lateness = self.lateness if self.record_lateness else None
+        while True:
+            for action in session.poll(loop.time()):
+                if isinstance(action, SendEvent):
+                    await ws.send(orjson.dumps(action.event), text=True)
+                    record.sent += 1
+                    if lateness is not None:
+                        lateness.append(loop.time() - action.at)
+                    if validator is not None:
+                        validator.server_event(action.event)
+                elif isinstance(action, SendRaw):
+                    await ws.send(action.text)
+                    record.sent += 1
+                elif isinstance(action, RecordFault):
+                    self._ledger.add(action.record.model_copy(update={"t": time.time()}))
+                    record.faults += 1
+                elif isinstance(action, Close):
+                    await ws.close(action.code, action.reason)
+                    return
+                elif isinstance(action, Drop):
+                    ws.transport.abort()
+                    return
+                elif isinstance(action, Stall):
+                    await reader
+                    return
+            if reader.done():
+                return
+            deadline = session.next_deadline()
+            handle = loop.call_at(deadline, wake.set) if deadline is not None else None
+            await wake.wait()
+            wake.clear()
+            if handle is not None:
+                handle.cancel()
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
+    # Browsers authenticate with subprotocols; the server answers "realtime" (§1.1)
+    return "realtime" if "realtime" in offered else None
+
+
+def _credential(headers: Headers, query: Mapping[str, str]) -> str | None:
+    auth = headers.get("Authorization", "")
+    if auth.lower().startswith("bearer ") and auth[7:].strip():
+        return auth[7:].strip()
+    if headers.get("api-key"):
+        return headers["api-key"]
+    if query.get("api-key"):
+        return query["api-key"]
+    for offered in headers.get_all("Sec-WebSocket-Protocol"):
+        for protocol in offered.split(","):
+            protocol = protocol.strip()
+            if protocol.startswith("openai-insecure-api-key."):
+                return protocol.removeprefix("openai-insecure-api-key.")
+    return None
+
+
+def _mask(key: str) -> str:
+    # the real message shows the key's prefix and last four characters; never the whole key
+    return f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "*****"
+
+
+def _close_code(ws: ServerConnection) -> int | None:
+    if ws.close_code is not None:
+        return ws.close_code
+    return 1006 if ws.state.name == "CLOSED" else None
