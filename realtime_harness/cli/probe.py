@@ -1,1 +1,278 @@
-"""`realtime-harness probe` (being built)."""
+"""``realtime-harness probe``: one real session against a deployment, timed, validated, with every
+id on failure. With no target configured it probes the embedded mock on 127.0.0.1.
+
+A thin shell over :func:`realtime_harness.client.run_probe`: options in, a timeline (or
+``--json``) out, and the outcome's exit code (0 clean, 1 server failure, 2 usage, 3 violation,
+4 connection/handshake/timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from realtime_harness.cli._app import app, exit_with, one_line_errors
+from realtime_harness.client import ProbeOptions, ProbeResult, SessionResult, run_probe
+from realtime_harness.redact import RedactingFilter, redact_text
+from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.sansio.script import DEFAULT_INSTRUCTIONS
+from realtime_harness.target import AuthMode, resolve_target
+
+__all__ = ["TurnDetection", "configure_logging", "probe", "render_result"]
+
+
+class TurnDetection(enum.StrEnum):
+    """Who ends a user turn: the client (``none``: manual commit) or the server's VAD."""
+
+    NONE = "none"
+    SERVER_VAD = "server_vad"
+    SEMANTIC_VAD = "semantic_vad"
+
+
+def configure_logging(verbosity: int) -> None:
+    """Log to stderr through the redacting filter: WARNING by default, -v INFO, -vv DEBUG."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger("realtime_harness")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    # websockets logs every connection at INFO; only -vv wants that.
+    logging.getLogger("websockets").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+    logging.getLogger("stamina").setLevel(logging.WARNING if verbosity <= 0 else logging.INFO)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:9.1f} ms"
+
+
+def _session_lines(session: SessionResult) -> list[str]:
+    t = session.timings_ms
+    hs = session.handshake
+    ids = " ".join(
+        f"{k}={v}"
+        for k, v in hs.headers.items()
+        if k.lower() in ("apim-request-id", "x-request-id", "x-ms-region")
+    )
+    lines = [
+        f"session {session.session_id or '(none)'}  {session.url}  dialect={session.dialect.value}"
+        + (f"  step={session.step}" if session.step else "")
+        + f"  attempt={session.attempt}",
+        f"  connect                  {_fmt(t.get('connect'))}",
+        f"  handshake                {_fmt(t.get('handshake'))}  HTTP {hs.status} {ids}".rstrip(),
+        f"  → session.created        {_fmt(t.get('session_created'))}",
+        f"  → session.updated        {_fmt(t.get('session_updated'))}",
+    ]
+    if "audio_stream" in t:
+        lines.append(f"  audio streamed           {_fmt(t.get('audio_stream'))}")
+    if "commit_to_committed" in t:
+        lines.append(f"  commit → committed       {_fmt(t.get('commit_to_committed'))}")
+    for index, response in enumerate(session.responses):
+        rt = response.timings_ms
+        lines.append(
+            f"  response {index + 1} {response.response_id}  status={response.status}"
+            + (f"  details={response.status_details}" if response.status_details else "")
+        )
+        lines.append(f"    create → created       {_fmt(rt.get('created'))}")
+        for key, label in (
+            ("first_audio", "first audio delta"),
+            ("first_transcript", "first transcript"),
+            ("first_text", "first text delta"),
+            ("done", "response.done"),
+        ):
+            if key in rt:
+                lines.append(f"    → {label:<19}{_fmt(rt.get(key))}")
+        if "output_audio" in rt:
+            lines.append(
+                f"    output audio {rt['output_audio'] / 1000:.2f} s, real-time factor "
+                f"{rt.get('real_time_factor', 0):.2f}, largest gap between deltas "
+                f"{rt.get('max_audio_gap', 0):.0f} ms"
+            )
+        if index < len(session.transcripts) and session.transcripts[index]:
+            lines.append(f"    transcript: {session.transcripts[index]!r}")
+    if session.close_code is not None:
+        lines.append(
+            f"  closed by {session.closed_by}: {session.close_code} {session.close_reason or ''}"
+        )
+    for failure in session.failures:
+        lines.append(f"  ✗ {failure.summary()}")
+    for violation in session.violations:
+        lines.append(f"  ✗ {violation.summary()}")
+    for note in session.incomplete:
+        lines.append(f"  incomplete: {note}")
+    if any(not f.benign for f in session.failures) or session.violations:
+        lines.append("  last events before the failure:")
+        lines.extend(f"    {n.summary()}" for n in session.last_events)
+    for path in session.audio_files:
+        lines.append(f"  saved {path}")
+    if session.recording:
+        lines.append(f"  recording {session.recording}")
+    return lines
+
+
+def render_result(result: ProbeResult) -> str:
+    """The human timeline: one block per session, then the verdict with the ids."""
+    lines: list[str] = []
+    for session in result.sessions:
+        lines.extend(_session_lines(session))
+        lines.append("")
+    lines.append(
+        f"verdict: {result.outcome.value} ({result.verdict()}) exit={result.exit_code} "
+        f"session_id={result.session_id}"
+    )
+    return redact_text("\n".join(lines))
+
+
+def _progress(enabled: bool) -> Callable[[str, int, int], None] | None:
+    def show(kind: str, sent: int, total: int) -> None:
+        end = "\n" if sent == total else ""
+        sys.stderr.write(f"\r  streaming audio {sent}/{total} chunks{end}")
+        sys.stderr.flush()
+
+    return show if enabled else None
+
+
+@app.command()
+def probe(
+    url: Annotated[
+        str | None, typer.Option(help="Full ws:// or wss:// URL of the realtime endpoint.")
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="Azure resource endpoint (https://NAME.openai.azure.com)."),
+    ] = None,
+    deployment: Annotated[str | None, typer.Option(help="Azure deployment name.")] = None,
+    model: Annotated[str | None, typer.Option(help="OpenAI model (default gpt-realtime).")] = None,
+    api_version: Annotated[
+        str | None,
+        typer.Option(help="Azure preview api-version (selects the preview/beta protocol)."),
+    ] = None,
+    dialect: Annotated[
+        Dialect | None,
+        typer.Option(help="Wire dialect; follows from the URL when omitted."),
+    ] = None,
+    auth: Annotated[
+        AuthMode | None,
+        typer.Option(help="api-key header, bearer key, or entra (needs the azure extra)."),
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(help="Read settings from this .env file (default ./.env).")
+    ] = None,
+    audio: Annotated[
+        str, typer.Option(help="Sample name (see `samples`) or audio file path.")
+    ] = "greeting",
+    text: Annotated[
+        str | None, typer.Option(help="Send this text instead of audio (text-only turn).")
+    ] = None,
+    turns: Annotated[int, typer.Option(min=1, help="Number of turns in the session.")] = 1,
+    turn_detection: Annotated[
+        TurnDetection, typer.Option(help="none: the probe commits; else the server's VAD.")
+    ] = TurnDetection.NONE,
+    voice: Annotated[str, typer.Option(help="Assistant voice.")] = "alloy",
+    instructions: Annotated[str, typer.Option(help="Session instructions.")] = DEFAULT_INSTRUCTIONS,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds each wait may take (per phase).")
+    ] = 10.0,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Audio pacing: 1 real time, 2 twice as fast, 0 as fast as possible "
+            "(default: 1 for a deployment, 0 for the embedded mock).",
+        ),
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(min=0, help="Retry transient failures this many times.")
+    ] = 0,
+    escalate: Annotated[
+        bool, typer.Option(help="Run text → short audio → long audio; stop at the first failure.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Write every frame (both directions) to this JSONL file.")
+    ] = None,
+    record_audio: Annotated[
+        bool, typer.Option(help="Keep audio payloads in the recording (elided by default).")
+    ] = False,
+    save_audio: Annotated[
+        Path | None, typer.Option(help="Save the assistant's audio (WAV) and transcript here.")
+    ] = None,
+    failures_log: Annotated[
+        Path | None, typer.Option(help="Append one JSON record per failure to this file.")
+    ] = None,
+    compression: Annotated[
+        bool, typer.Option(help="Negotiate permessage-deflate (costs ~10x CPU per message).")
+    ] = False,
+    mock_fault: Annotated[
+        list[str] | None,
+        typer.Option(help="Embedded mock only: inject this fault (e.g. server_error:rate=1)."),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs.")
+    ] = 0,
+) -> None:
+    """Run one scripted session, time every phase, validate both directions, report every id.
+
+    Exit 0 clean, 1 server failure, 2 usage error, 3 protocol violation,
+    4 connection/handshake/timeout.
+    """
+    configure_logging(verbose)
+    with one_line_errors():
+        target = resolve_target(
+            url=url,
+            endpoint=endpoint,
+            deployment=deployment,
+            model=model,
+            api_version=api_version,
+            dialect=dialect,
+            auth=auth,
+            env_file=env_file,
+        )
+        if target is None:
+            print(
+                "no target configured: probing the embedded mock server on 127.0.0.1 "
+                "(set --url, AZURE_OPENAI_ENDPOINT or OPENAI_API_KEY to probe a deployment)",
+                file=sys.stderr,
+            )
+        elif mock_fault:
+            print("error: --mock-fault applies only to the embedded mock", file=sys.stderr)
+            raise typer.Exit(2)
+        options = ProbeOptions(
+            target=target,
+            audio=audio,
+            text=text,
+            turns=turns,
+            turn_detection=None if turn_detection is TurnDetection.NONE else turn_detection.value,
+            voice=voice,
+            instructions=instructions,
+            timeout=timeout,
+            speed=speed,
+            retries=retries,
+            escalate=escalate,
+            record=record,
+            record_audio=record_audio,
+            save_audio=save_audio,
+            failures_log=failures_log,
+            compression=compression,
+            mock_dialect=dialect or Dialect.GA,
+            mock_faults=tuple(mock_fault or ()),
+            on_progress=_progress(sys.stderr.isatty() and not json_output),
+        )
+        result = asyncio.run(run_probe(options))
+    if json_output:
+        sys.stdout.write(redact_text(orjson.dumps(result.to_json_dict()).decode()) + "\n")
+    else:
+        print(render_result(result))
+    exit_with(result.outcome)
