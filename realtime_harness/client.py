@@ -92,6 +92,8 @@ _RETRY_STATUSES = frozenset({429, 503})
 #: Error codes inside an ``error`` event or a failed ``response.done`` that are transient.
 _TRANSIENT_CODES = frozenset({"rate_limit_exceeded"})
 _CONNECTION_KINDS = frozenset({"close", "timeout", "handshake", "connect"})
+#: A broken stream can break one rule hundreds of times; the log shows the first few.
+_MAX_VIOLATION_LINES = 5
 _REQUEST_ID_HEADERS = ("apim-request-id", "x-request-id", "x-ms-request-id", "x-ms-region")
 
 #: ``--escalate``: text-only turn, then short audio, then long audio (the seed material's ladder).
@@ -265,15 +267,18 @@ class ProbeResult(BaseModel):
         return self.outcome.exit_code
 
     def verdict(self) -> str:
-        """'clean', 'transient: passed on attempt k of n' or 'persistent: …' in one phrase."""
-        failed_before = [a for a in self.attempts if a.outcome is not Outcome.CLEAN]
+        """'clean', 'transient: passed on attempt k of n' or 'persistent: …' (per step)."""
+        step = self.attempts[-1].step if self.attempts else None
+        tries = [a for a in self.attempts if a.step == step]
+        where = f"step {step!r}: " if step else ""
         if self.outcome is Outcome.CLEAN:
-            if failed_before:
-                return f"transient: passed on attempt {len(self.attempts)} of {len(self.attempts)}"
-            return "clean"
-        if len(self.attempts) > 1:
-            return f"persistent: failed all {len(self.attempts)} attempts"
-        return "failed"
+            if len(tries) > 1:
+                return f"{where}transient: passed on attempt {len(tries)} of {len(tries)}"
+            return "all steps clean" if step else "clean"
+        prefix = f"first failing {where}" if step else ""
+        if len(tries) > 1:
+            return f"{prefix}persistent: failed all {len(tries)} attempts"
+        return f"{prefix}failed".strip()
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` shape (keys as documented)."""
@@ -813,8 +818,14 @@ def _report_failures(state: _Session, result: SessionResult) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
                 out.write(redact_text(orjson.dumps(record).decode()) + "\n")
-    for violation in result.violations:
+    for violation in result.violations[:_MAX_VIOLATION_LINES]:
         log.error("%s", redact_text(f"probe {violation.summary()} session_id={result.session_id}"))
+    if len(result.violations) > _MAX_VIOLATION_LINES:
+        log.error(
+            "probe: %d more violations in session %s (see --json or --record)",
+            len(result.violations) - _MAX_VIOLATION_LINES,
+            result.session_id,
+        )
 
 
 # --- attempts, retries, escalation ---

@@ -51,7 +51,8 @@ def configure_logging(verbosity: int) -> None:
     root.propagate = False
     # websockets logs every connection at INFO; only -vv wants that.
     logging.getLogger("websockets").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
-    logging.getLogger("stamina").setLevel(logging.WARNING if verbosity <= 0 else logging.INFO)
+    # stamina announces each scheduled retry; the client logs its own line with the ids.
+    logging.getLogger("stamina").setLevel(logging.ERROR if verbosity <= 0 else logging.INFO)
 
 
 def _fmt(value: float | None) -> str:
@@ -128,8 +129,10 @@ def render_result(result: ProbeResult) -> str:
     for session in result.sessions:
         lines.extend(_session_lines(session))
         lines.append("")
+    verdict = result.verdict()
+    detail = "" if verdict == result.outcome.value else f" ({verdict})"
     lines.append(
-        f"verdict: {result.outcome.value} ({result.verdict()}) exit={result.exit_code} "
+        f"verdict: {result.outcome.value}{detail} exit={result.exit_code} "
         f"session_id={result.session_id}"
     )
     return redact_text("\n".join(lines))
