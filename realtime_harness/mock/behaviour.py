@@ -845,8 +845,8 @@ class SessionBehaviour:
                 "content_index": 0,
                 "transcript": transcript,
             }
-            if self.dialect is Dialect.GA:
-                completed["usage"] = {"type": "duration", "seconds": math.ceil(ms / 1000)}
+            # seconds = buffered audio rounded up, as observed (protocol §4.3)
+            completed["usage"] = {"type": "duration", "seconds": math.ceil(ms / 1000)}
             entries.append(
                 _Entry(
                     at,

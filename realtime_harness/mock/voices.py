@@ -32,18 +32,20 @@ class Voice:
     text: str
     pcm: bytes = field(repr=False)
 
-    @functools.cached_property
-    def probe(self) -> bytes:
-        """A loud 100 ms stretch of the utterance, used to recognise it in committed audio."""
-        samples = np.frombuffer(self.pcm[: len(self.pcm) - len(self.pcm) % 2], dtype="<i2")
-        frame = _PROBE_BYTES // 2
-        if len(samples) < frame:
-            return self.pcm
-        usable = len(samples) - len(samples) % frame
-        power = np.mean(np.square(samples[:usable].astype(np.float64).reshape(-1, frame)), axis=1)
-        # the first frame at half the loudest frame's power is solidly inside speech
-        index = int(np.argmax(power >= power.max() / 2))
-        return self.pcm[index * _PROBE_BYTES : (index + 1) * _PROBE_BYTES]
+
+@functools.cache
+def _probe(voice: Voice) -> bytes:
+    """A loud 100 ms stretch of the utterance, used to recognise it in committed audio."""
+    pcm = voice.pcm
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+    frame = _PROBE_BYTES // 2
+    if len(samples) < frame:
+        return pcm
+    usable = len(samples) - len(samples) % frame
+    power = np.mean(np.square(samples[:usable].astype(np.float64).reshape(-1, frame)), axis=1)
+    # the first frame at half the loudest frame's power is solidly inside speech
+    index = int(np.argmax(power >= power.max() / 2))
+    return pcm[index * _PROBE_BYTES : (index + 1) * _PROBE_BYTES]
 
 
 def tone_voice(seconds: float = 1.0, text: str = "Beep.") -> Voice:
@@ -75,7 +77,7 @@ def default_voices() -> tuple[Voice, ...]:
 def match_transcript(pcm: bytes, voices: Sequence[Voice]) -> str:
     """The text of the voice whose recording the committed PCM16 contains, else the placeholder."""
     for voice in voices:
-        probe = voice.probe
+        probe = _probe(voice)
         if probe and len(probe) <= len(pcm) and pcm.find(probe) >= 0:
             return voice.text
     return PLACEHOLDER_TRANSCRIPT

@@ -1,0 +1,295 @@
+"""The mock server over real loopback WebSockets: sessions, handshakes, the official client."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+
+import orjson
+import pytest
+from mock_testkit import (
+    FAST,
+    KEY,
+    SHORT,
+    Client,
+    appends,
+    check_events,
+    manual_update,
+    open_client,
+    silence,
+)
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from realtime_harness.mock import MockServer
+from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.sansio.outcome import Outcome
+
+DIALECTS = pytest.mark.parametrize("dialect", list(Dialect), ids=lambda d: d.value)
+
+
+def server(dialect: Dialect = Dialect.GA, **kw: object) -> MockServer:
+    """A fast mock that answers with a short tone."""
+    return MockServer(dialect, latency=FAST, voices=SHORT, **kw)  # type: ignore[arg-type]
+
+
+async def manual_turn(client: Client, dialect: Dialect) -> list[dict[str, object]]:
+    """session.created → update → appends → commit → response.create → response.done."""
+    await client.until("session.created")
+    await client.send(manual_update(dialect))
+    await client.until("session.updated")
+    await client.send(*appends(silence(300)), {"type": "input_audio_buffer.commit"})
+    await client.send({"type": "response.create"})
+    await client.until("response.done")
+    return client.events
+
+
+@DIALECTS
+@pytest.mark.asyncio
+async def test_clean_session_over_websockets_validates_with_both_checkers(
+    dialect: Dialect,
+) -> None:
+    """A manual turn over a real socket is accepted by openai's types and the validator."""
+    async with server(dialect) as mock, open_client(mock.url) as ws:
+        events = await manual_turn(Client(ws), dialect)
+    report = check_events(events, dialect)
+    assert report.outcome is Outcome.CLEAN, [v.summary() for v in report.violations]
+    assert mock.url.startswith("ws://127.0.0.1:")
+    [log] = mock.sessions
+    assert log.session_id == report.session_id and log.client_violations == []
+    assert [e["type"] for e in mock.received][:2] == ["session.update", "input_audio_buffer.append"]
+    assert isinstance(mock.received[1]["audio"], dict)  # audio is elided in the log
+    mock.check()
+
+
+@pytest.mark.asyncio
+async def test_the_server_logs_client_side_violations() -> None:
+    """A client that appends before session.updated gets a client-side violation in its log."""
+    async with server() as mock, open_client(mock.url) as ws:
+        client = Client(ws)
+        await client.until("session.created")
+        await client.send(manual_update(Dialect.GA), *appends(silence(200)))
+        await client.until("session.updated")
+    await asyncio.sleep(0.05)
+    [log] = mock.sessions
+    assert [v.rule for v in log.client_violations] == ["client-append-before-session-updated"]
+
+
+@pytest.mark.asyncio
+async def test_official_openai_client_runs_a_full_ga_session() -> None:
+    """openai.AsyncOpenAI's realtime client runs update, appends, commit, create to done."""
+    openai = pytest.importorskip("openai")
+    async with server() as mock:
+        client = openai.AsyncOpenAI(api_key=KEY, websocket_base_url=mock.url + "/v1")
+        async with client.realtime.connect(model="gpt-realtime") as conn:
+            seen = [(await conn.recv()).type]
+            await conn.session.update(
+                session={"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+            )
+            seen.append((await conn.recv()).type)
+            for event in appends(silence(400)):
+                await conn.input_audio_buffer.append(audio=str(event["audio"]))
+            await conn.input_audio_buffer.commit()
+            await conn.response.create()
+            async for event in conn:
+                seen.append(event.type)
+                if event.type == "response.done":
+                    assert event.response.status == "completed"
+                    break
+    assert seen[:3] == ["session.created", "session.updated", "input_audio_buffer.committed"]
+    assert "response.output_audio.delta" in seen
+    mock.check()
+
+
+@pytest.mark.asyncio
+async def test_official_openai_beta_client_runs_a_full_beta_session() -> None:
+    """openai's beta realtime client (OpenAI-Beta header) works against a beta mock."""
+    openai = pytest.importorskip("openai")
+    async with server(Dialect.BETA) as mock:
+        client = openai.AsyncOpenAI(api_key=KEY, websocket_base_url=mock.url + "/v1")
+        async with client.beta.realtime.connect(model="gpt-4o-realtime-preview") as conn:
+            assert (await conn.recv()).type == "session.created"
+            await conn.session.update(session={"turn_detection": None})
+            assert (await conn.recv()).type == "session.updated"
+            for event in appends(silence(300)):
+                await conn.input_audio_buffer.append(audio=str(event["audio"]))
+            await conn.input_audio_buffer.commit()
+            await conn.response.create()
+            types = []
+            async for event in conn:
+                types.append(event.type)
+                if event.type == "response.done":
+                    break
+    assert "response.audio.delta" in types
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "code"),
+    [
+        ("/v1/realtime?model=gpt-realtime", {}, 401, "401"),
+        ("/openai/v1/realtime?model=gpt-realtime", {}, 401, "401"),
+        (
+            "/openai/v1/realtime?model=gpt-realtime&api-version=2025-04-01-preview",
+            {"api-key": KEY},
+            401,
+            "401",
+        ),
+        (
+            "/openai/v1/realtime?model=gpt-realtime-whisper",
+            {"api-key": KEY},
+            400,
+            "OpperationNotSupported",
+        ),
+        ("/openai/realtime?api-version=2025-04-01-preview", {"api-key": KEY}, 400, "BadRequest"),
+        ("/nowhere", {"api-key": KEY}, 404, "404"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_handshake_rejections_are_http_errors_like_the_real_services(
+    path: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    """Missing credentials, api-version on v1, non-realtime models are HTTP errors."""
+    async with server() as mock:
+        with pytest.raises(InvalidStatus) as caught:
+            async with open_client(mock.url, path, headers=headers):
+                pass
+    response = caught.value.response
+    assert response.status_code == status
+    assert orjson.loads(response.body)["error"]["code"] == code
+    if path.startswith("/openai/"):
+        assert response.headers["apim-request-id"] == response.headers["x-request-id"]
+        assert response.headers["x-ms-region"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/realtime?model=m-realtime", {"Authorization": f"Bearer {KEY}"}),
+        ("/openai/v1/realtime?model=my-deployment", {"api-key": KEY}),
+        ("/openai/realtime?api-version=2025-04-01-preview&deployment=d&api-key=" + KEY, {}),
+    ],
+)
+@pytest.mark.asyncio
+async def test_all_url_forms_and_credentials_are_accepted(
+    path: str, headers: dict[str, str]
+) -> None:
+    """OpenAI, Azure GA and Azure preview URLs with their credentials open a session."""
+    async with server() as mock, open_client(mock.url, path, headers=headers) as ws:
+        created = await Client(ws).recv()
+        assert created["type"] == "session.created"
+        if path.startswith("/openai/"):
+            assert ws.response is not None and ws.response.headers["apim-request-id"]
+    dialect = Dialect.BETA if path.startswith("/openai/realtime") else Dialect.GA
+    assert mock.sessions[0].dialect is dialect
+    assert KEY not in mock.sessions[0].path  # the api-key query parameter is redacted
+
+
+@pytest.mark.asyncio
+async def test_subprotocol_credentials_are_accepted_and_realtime_is_echoed() -> None:
+    """A browser-style client authenticates with subprotocols and gets ``realtime`` back."""
+    async with server() as mock:
+        protocols = ["realtime", f"openai-insecure-api-key.{KEY}"]
+        async with open_client(mock.url, headers={}, subprotocols=protocols) as ws:
+            assert ws.subprotocol == "realtime"
+            assert (await Client(ws).recv())["type"] == "session.created"
+
+
+@pytest.mark.parametrize(
+    ("kw", "path", "headers", "code", "close"),
+    [
+        (
+            {},
+            "/v1/realtime?model=gpt-realtime",
+            {"OpenAI-Beta": "realtime=v1"},
+            "beta_api_shape_disabled",
+            4000,
+        ),
+        (
+            {"require_key": "sk-right-key-0000"},
+            "/v1/realtime?model=gpt-realtime",
+            {},
+            "invalid_api_key",
+            3000,
+        ),
+        ({}, "/v1/realtime", {}, "missing_model", 4000),
+        ({}, "/v1/realtime?model=whisper-1", {}, "invalid_model", 4000),
+    ],
+)
+@pytest.mark.asyncio
+async def test_openai_fatal_errors_come_after_the_upgrade_then_close(
+    kw: dict[str, str], path: str, headers: dict[str, str], code: str, close: int
+) -> None:
+    """Beta header on GA, a wrong key, no model, a bad model: error event, then close."""
+    async with server(**kw) as mock:
+        sent = {"Authorization": f"Bearer {KEY}", **headers}
+        async with open_client(mock.url, path, headers=sent) as ws:
+            client = Client(ws)
+            event = await client.recv()
+            with pytest.raises(ConnectionClosed):
+                await client.recv()
+    assert event["type"] == "error" and event["error"]["code"] == code
+    assert ws.close_code == close
+    assert ws.close_reason == f"invalid_request_error.{code}"
+    assert KEY not in orjson.dumps(event).decode()
+
+
+@pytest.mark.asyncio
+async def test_require_key_rejects_a_wrong_azure_key_with_401() -> None:
+    """With --require-key a wrong api-key on an Azure path is HTTP 401."""
+    async with server(require_key="sk-right-key-0000") as mock:
+        with pytest.raises(InvalidStatus) as caught:
+            async with open_client(mock.url, "/openai/v1/realtime?model=d", {"api-key": KEY}):
+                pass
+        assert caught.value.response.status_code == 401
+        async with open_client(
+            mock.url, "/openai/v1/realtime?model=d", {"api-key": "sk-right-key-0000"}
+        ) as ws:
+            assert (await Client(ws).recv())["type"] == "session.created"
+
+
+def test_thread_mode_serves_a_blocking_client_and_resets_between_tests() -> None:
+    """run_in_thread serves clients from another loop; reset and set_faults are thread-safe."""
+    mock = server()
+
+    async def one_turn(url: str) -> list[dict[str, object]]:
+        async with open_client(url) as ws:
+            return await manual_turn(Client(ws), Dialect.GA)
+
+    with mock.run_in_thread() as running:
+        events = asyncio.run(one_turn(running.url))
+        assert events[-1]["type"] == "response.done"
+        assert len(running.sessions) == 1
+        worker = threading.Thread(target=running.reset)
+        worker.start()
+        worker.join()
+        assert running.sessions == [] and running.received == []
+        running.set_faults(["server_error:after_deltas=1"])
+        events = asyncio.run(one_turn(running.url))
+        assert events[-1]["response"]["status"] == "failed"  # type: ignore[index]
+        assert [r.kind for r in running.ledger] == ["server_error"]
+        running.check()
+
+
+@pytest.mark.asyncio
+async def test_a_real_sample_is_spoken_at_real_time_pace() -> None:
+    """At speed 1 a bundled sample's audio arrives paced, not all at once."""
+    from realtime_harness.mock.behaviour import Latency
+    from realtime_harness.mock.voices import tone_voice
+
+    voice = tone_voice(0.5, "Paced.")
+    latency = Latency(response_s=0.0, first_delta_s=0.0, speed=1.0)
+    async with MockServer(latency=latency, voices=(voice,)) as mock, open_client(mock.url) as ws:
+        client = Client(ws)
+        await client.until("session.created")
+        await client.send(manual_update(Dialect.GA))
+        await client.until("session.updated")
+        await client.send(*appends(silence(200)), {"type": "input_audio_buffer.commit"})
+        await client.send({"type": "response.create"})
+        loop = asyncio.get_running_loop()
+        arrivals = []
+        while (event := await client.recv())["type"] != "response.done":
+            if event["type"] == "response.output_audio.delta":
+                arrivals.append(loop.time())
+                assert base64.b64decode(str(event["delta"]))
+    assert len(arrivals) == 5
+    assert 0.35 <= arrivals[-1] - arrivals[0] <= 0.8  # 4 intervals of 100 ms, loopback slack
