@@ -123,17 +123,17 @@ class Client:
         for event in events:
             await self.ws.send(orjson.dumps(event).decode())
 
-    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        message = await asyncio.wait_for(self.ws.recv(), timeout)
+    async def recv(self, wait: float = TIMEOUT) -> dict[str, Any]:
+        message = await asyncio.wait_for(self.ws.recv(), wait)
         event = orjson.loads(message)
         self.events.append(event)
         return event  # type: ignore[no-any-return]
 
-    async def until(self, etype: str, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+    async def until(self, etype: str, wait: float = TIMEOUT) -> list[dict[str, Any]]:
         """Receive until an event of ``etype`` (included); returns the events received."""
         got: list[dict[str, Any]] = []
         while True:
-            event = await self.recv(timeout)
+            event = await self.recv(wait)
             got.append(event)
             if event["type"] == etype:
                 return got

@@ -47,7 +47,8 @@ def test_session_created_is_first_with_default_session_and_real_ids(dialect: Dia
     first = events_of(b, 0.0)
     assert types(first) == ["session.created"]
     session = first[0]["session"]
-    assert ID_RE.match(first[0]["event_id"]) and session["id"].startswith("sess_")
+    assert ID_RE.match(first[0]["event_id"])
+    assert session["id"].startswith("sess_")
     assert len(session["id"]) == len("sess_") + 21
     assert session["expires_at"] == 1_800_000_000 + 3600
     vad = (
@@ -55,7 +56,8 @@ def test_session_created_is_first_with_default_session_and_real_ids(dialect: Dia
         if dialect is Dialect.GA
         else session["turn_detection"]
     )
-    assert vad["type"] == "server_vad" and vad["silence_duration_ms"] == 200
+    assert vad["type"] == "server_vad"
+    assert vad["silence_duration_ms"] == 200
     check_events(first, dialect)
 
 
@@ -67,13 +69,17 @@ def test_manual_turn_follows_the_dialect_grammar_and_validates(dialect: Dialect)
     assert report.outcome is Outcome.CLEAN, [v.summary() for v in report.violations]
     names = types(events)
     if dialect is Dialect.GA:
-        assert "response.output_audio.delta" in names and "conversation.item.done" in names
-        assert names[-1] == "rate_limits.updated" and names[-2] == "response.done"
+        assert "response.output_audio.delta" in names
+        assert "conversation.item.done" in names
+        assert names[-1] == "rate_limits.updated"
+        assert names[-2] == "response.done"
     else:
-        assert "response.audio.delta" in names and "conversation.item.done" not in names
+        assert "response.audio.delta" in names
+        assert "conversation.item.done" not in names
         assert names[names.index("response.created") + 1] == "rate_limits.updated"
     done = by_type(events, "response.done")[0]["response"]
-    assert done["status"] == "completed" and done["status_details"] is None
+    assert done["status"] == "completed"
+    assert done["status_details"] is None
     assert done["usage"]["total_tokens"] > 0
 
 
@@ -119,7 +125,8 @@ def test_tools_produce_a_function_call_and_its_output_gets_an_answer(dialect: Di
     b = behaviour(dialect)
     events = run_all(b, turn(dialect, tools=[tool]))
     done = by_type(events, "response.function_call_arguments.done")[0]
-    assert done["name"] == "get_weather" and done["arguments"] == '{"city":"Paris"}'
+    assert done["name"] == "get_weather"
+    assert done["arguments"] == '{"city":"Paris"}'
     call_id = done["call_id"]
     output = {"type": "function_call_output", "call_id": call_id, "output": '{"temp": 20}'}
     b.receive({"type": "conversation.item.create", "item": output}, 10.0)
@@ -136,7 +143,8 @@ def test_function_call_output_for_an_unknown_call_is_rejected(dialect: Dialect) 
     item = {"type": "function_call_output", "call_id": "call_nope", "output": "x"}
     events = run_all(b, [{"type": "conversation.item.create", "event_id": "e1", "item": item}])
     error = by_type(events, "error")[0]["error"]
-    assert error["code"] == "invalid_value" and error["event_id"] == "e1"
+    assert error["code"] == "invalid_value"
+    assert error["event_id"] == "e1"
 
 
 @DIALECTS
@@ -151,7 +159,8 @@ def test_partial_update_merges_and_session_updated_has_the_full_config(dialect: 
         assert session["audio"]["input"]["turn_detection"] is None
         assert session["audio"]["output"]["voice"] == "alloy"
     else:
-        assert session["turn_detection"] is None and session["voice"] == "alloy"
+        assert session["turn_detection"] is None
+        assert session["voice"] == "alloy"
     assert check_events(events, dialect).outcome is Outcome.CLEAN
 
 
@@ -219,7 +228,8 @@ def test_commit_under_100ms_is_rejected_without_committed(dialect: Dialect) -> N
     events = run_all(b, [manual_update(dialect), *appends(silence(60)), COMMIT])
     assert types(events)[-1] == "error"
     error = events[-1]["error"]
-    assert error["code"] == "input_audio_buffer_commit_empty" and error["event_id"] == "evt_commit"
+    assert error["code"] == "input_audio_buffer_commit_empty"
+    assert error["event_id"] == "evt_commit"
     assert "60.00ms" in error["message"]
     assert "input_audio_buffer.committed" not in types(events)
 
@@ -270,7 +280,8 @@ def test_cancel_closes_open_parts_as_incomplete_and_nothing_follows(dialect: Dia
     prefix = "response.output_audio" if dialect is Dialect.GA else "response.audio"
     assert 4 <= len(by_type(seen, f"{prefix}.delta")) <= 6
     transcript = by_type(seen, f"{prefix}_transcript.done")[0]["transcript"]
-    assert voice.text.startswith(transcript) and transcript != voice.text
+    assert voice.text.startswith(transcript)
+    assert transcript != voice.text
 
 
 @DIALECTS
@@ -363,7 +374,8 @@ def test_session_expires_after_the_maximum_duration(dialect: Dialect) -> None:
     actions = b.poll(120.0)
     assert actions[0].event["error"]["code"] == "session_expired"  # type: ignore[union-attr]
     assert "2 minutes" in actions[0].event["error"]["message"]  # type: ignore[union-attr]
-    assert isinstance(actions[-1], Close) and actions[-1].code == 1001
+    assert isinstance(actions[-1], Close)
+    assert actions[-1].code == 1001
 
 
 def test_output_is_paced_on_an_absolute_real_time_schedule() -> None:

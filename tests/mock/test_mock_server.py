@@ -56,7 +56,8 @@ async def test_clean_session_over_websockets_validates_with_both_checkers(
     assert report.outcome is Outcome.CLEAN, [v.summary() for v in report.violations]
     assert mock.url.startswith("ws://127.0.0.1:")
     [log] = mock.sessions
-    assert log.session_id == report.session_id and log.client_violations == []
+    assert log.session_id == report.session_id
+    assert log.client_violations == []
     assert [e["type"] for e in mock.received][:2] == ["session.update", "input_audio_buffer.append"]
     assert isinstance(mock.received[1]["audio"], dict)  # audio is elided in the log
     mock.check()
@@ -178,7 +179,8 @@ async def test_all_url_forms_and_credentials_are_accepted(
         created = await Client(ws).recv()
         assert created["type"] == "session.created"
         if path.startswith("/openai/"):
-            assert ws.response is not None and ws.response.headers["apim-request-id"]
+            assert ws.response is not None
+            assert ws.response.headers["apim-request-id"]
     dialect = Dialect.BETA if path.startswith("/openai/realtime") else Dialect.GA
     assert mock.sessions[0].dialect is dialect
     assert KEY not in mock.sessions[0].path  # the api-key query parameter is redacted
@@ -227,7 +229,8 @@ async def test_openai_fatal_errors_come_after_the_upgrade_then_close(
             event = await client.recv()
             with pytest.raises(ConnectionClosed):
                 await client.recv()
-    assert event["type"] == "error" and event["error"]["code"] == code
+    assert event["type"] == "error"
+    assert event["error"]["code"] == code
     assert ws.close_code == close
     assert ws.close_reason == f"invalid_request_error.{code}"
     assert KEY not in orjson.dumps(event).decode()
@@ -262,7 +265,8 @@ def test_thread_mode_serves_a_blocking_client_and_resets_between_tests() -> None
         worker = threading.Thread(target=running.reset)
         worker.start()
         worker.join()
-        assert running.sessions == [] and running.received == []
+        assert running.sessions == []
+        assert running.received == []
         running.set_faults(["server_error:after_deltas=1"])
         events = asyncio.run(one_turn(running.url))
         assert events[-1]["response"]["status"] == "failed"  # type: ignore[index]
