@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import enum
 import random
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -242,8 +241,9 @@ class FaultPlan:
     """The faults a server injects and the shared counters that bound them.
 
     One plan serves every session of a server: ``count`` and ``skip`` are global, the coin for
-    ``rate`` is thrown with the asking session's seeded rng. Safe to use from several threads
-    (the pytest plugin swaps faults from the test thread while the server runs on its own).
+    ``rate`` is thrown with the asking session's seeded rng. Only the server's event-loop thread
+    calls :meth:`take`; other threads replace the whole plan (``MockServer.set_faults``) rather
+    than change one, so no lock is needed.
     """
 
     def __init__(self, faults: Iterable[FaultSpec | str] = ()) -> None:
@@ -252,7 +252,6 @@ class FaultPlan:
         )
         self._seen = [0] * len(self.faults)
         self._fired = [0] * len(self.faults)
-        self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return bool(self.faults)
@@ -262,22 +261,20 @@ class FaultPlan:
     ) -> list[FaultSpec]:
         """The faults that fire at this opportunity (in spec order), updating the counters."""
         fired: list[FaultSpec] = []
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.phase is not phase or (kinds is not None and fault.kind not in kinds):
-                    continue
-                self._seen[index] += 1
-                if self._seen[index] <= fault.skip:
-                    continue
-                if fault.count is not None and self._fired[index] >= fault.count:
-                    continue
-                if fault.rate < 1.0 and rng.random() >= fault.rate:
-                    continue
-                self._fired[index] += 1
-                fired.append(fault)
+        for index, fault in enumerate(self.faults):
+            if fault.phase is not phase or (kinds is not None and fault.kind not in kinds):
+                continue
+            self._seen[index] += 1
+            if self._seen[index] <= fault.skip:
+                continue
+            if fault.count is not None and self._fired[index] >= fault.count:
+                continue
+            if fault.rate < 1.0 and rng.random() >= fault.rate:
+                continue
+            self._fired[index] += 1
+            fired.append(fault)
         return fired
 
     def fired(self) -> dict[str, int]:
         """How many times each fault fired, keyed by its spec string."""
-        with self._lock:
-            return {f.spec: n for f, n in zip(self.faults, self._fired, strict=True)}
+        return {f.spec: n for f, n in zip(self.faults, self._fired, strict=True)}

@@ -343,7 +343,12 @@ class MockServer:
     ) -> Response | None:
         with self._lock:
             plan = self._plan
-        for fault in plan.take(FaultPhase.HANDSHAKE, self._rng):
+        # One kind at a time: a rejection that fires must not use up the other rejection's count.
+        for kind in (FaultKind.SLOW_HANDSHAKE, FaultKind.HANDSHAKE_429, FaultKind.HANDSHAKE_503):
+            fired = plan.take(FaultPhase.HANDSHAKE, self._rng, (kind,))
+            if not fired:
+                continue
+            fault = fired[0]
             self._ledger.add(FaultRecord(kind=fault.kind.value, t=time.time(), detail=fault.spec))
             if fault.kind is FaultKind.SLOW_HANDSHAKE:
                 await asyncio.sleep(fault.delay if fault.delay is not None else 2.0)
