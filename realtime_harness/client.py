@@ -41,7 +41,7 @@ import stamina
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
-from realtime_harness.redact import redact_text
+from realtime_harness.redact import contains_secret, redact_text
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.failures import Failure
 from realtime_harness.sansio.ids import new_id
@@ -414,6 +414,7 @@ class _Session:
     closed_by: Literal["client", "server"] | None = None
     close_code: int | None = None
     close_reason: str | None = None
+    first_server_type: str | None = None
 
 
 async def _default_connect(options: ProbeOptions) -> TransportFactory:
@@ -524,6 +525,34 @@ async def run_session(
         state.notes.append(_note(t, "client", event))
         await transport.send(orjson.dumps(event).decode())
 
+    async def handle(text: str) -> None:
+        if contains_secret(text):
+            # A gateway that echoes the key must not put it into results, logs or recordings.
+            text = redact_text(text)
+        now = clock()
+        t = now - state.t0
+        state.server_frames += 1
+        try:
+            event = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            validator.bad_line(state.server_frames, f"server frame is not JSON: {_clip(text)!r}")
+            if recorder is not None:
+                recorder.raw(t, text)
+            return
+        if not isinstance(event, dict):
+            validator.bad_line(state.server_frames, "server frame is not a JSON object")
+            return
+        if state.first_server_type is None:
+            state.first_server_type = _str(event.get("type")) or ""
+        validator.server_event(event, line=None, t=round(t, 6))
+        if recorder is not None:
+            recorder.frame(t, "server", event)
+        state.notes.append(_note(t, "server", event))
+        if options.save_audio is not None:
+            _collect_audio(outputs, script, event)
+        for reply in script.receive(event, now):
+            await send(reply)
+
     try:
         script.start(clock())
         while not script.finished:
@@ -541,29 +570,16 @@ async def run_session(
                 text = await transport.recv(wait)
             except TimeoutError:
                 continue
-            now = clock()
-            t = now - state.t0
-            state.server_frames += 1
-            try:
-                event = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                validator.bad_line(
-                    state.server_frames, f"server frame is not JSON: {_clip(text)!r}"
-                )
-                if recorder is not None:
-                    recorder.raw(t, text)
-                continue
-            if not isinstance(event, dict):
-                validator.bad_line(state.server_frames, "server frame is not a JSON object")
-                continue
-            validator.server_event(event, line=None, t=round(t, 6))
-            if recorder is not None:
-                recorder.frame(t, "server", event)
-            state.notes.append(_note(t, "server", event))
-            if options.save_audio is not None:
-                _collect_audio(outputs, script, event)
-            for reply in script.receive(event, now):
-                await send(reply)
+            await handle(text)
+        if script.rejection is not None:
+            # A fatal error is followed by the server's close (§1.4: 3000/4000, reason
+            # "<type>.<code>"); wait briefly so that close code is on record too.
+            end_wait = clock() + plan.timeouts.drain
+            while (left := end_wait - clock()) > 0:
+                try:
+                    await handle(await transport.recv(left))
+                except TimeoutError:
+                    break
     except ConnectionClosed as exc:
         script.closed(exc.code, exc.reason, clock())
         state.closed_by, state.close_code, state.close_reason = "server", exc.code, exc.reason
@@ -676,6 +692,12 @@ def _finish(
 ) -> SessionResult:
     report = validator.finish()
     session_id = script.session_id or report.session_id
+    violations = list(report.violations)
+    if state.first_server_type == "error" and state.closed_by == "server":
+        # OpenAI rejects a bad key, model or beta header with an error as the first and only
+        # event, then a close (protocol §1.4): the server's documented way to refuse, so it is
+        # the error's failure, not a first-event-session-created violation.
+        violations = [v for v in violations if v.rule != "first-event-session-created"]
     # The validator saw the error events and failed responses; the client adds what only the
     # connection knows (close, timeout, handshake, connect). Fill in the session id found later.
     failures = [
@@ -688,9 +710,9 @@ def _finish(
         f.kind in _CONNECTION_KINDS and not (f.kind == "close" and explained) for f in real
     )
     outcome = Outcome.combine(
-        violations=bool(report.violations), failures=bool(real), connection=connection
+        violations=bool(violations), failures=bool(real), connection=connection
     )
-    retryable, retry_after = _retry_decision(real, report.violations, handshake)
+    retryable, retry_after = _retry_decision(real, violations, handshake)
     responses = [
         ResponseResult(
             response_id=track.response_id,
@@ -715,7 +737,7 @@ def _finish(
         responses=responses,
         transcripts=transcripts,
         failures=failures,
-        violations=list(report.violations),
+        violations=violations,
         incomplete=[*report.incomplete]
         if script.timed_out or script.unexpected_close
         else [i for i in report.incomplete if "no server events" not in i],

@@ -28,6 +28,7 @@ __all__ = [
     "SECRET_HEADERS",
     "SECRET_QUERY_KEYS",
     "RedactingFilter",
+    "contains_secret",
     "forget_secrets",
     "redact_headers",
     "redact_text",
@@ -109,6 +110,11 @@ def forget_secrets() -> None:
     with _lock:
         _secrets.clear()
         _ordered = ()
+
+
+def contains_secret(text: str) -> bool:
+    """Whether ``text`` contains a registered secret (a cheap check for hot paths)."""
+    return any(secret in text for secret in _ordered)
 
 
 def redact_text(text: str) -> str:

@@ -1,0 +1,527 @@
+"""The probe driver through the in-memory transport: whole sessions on a fake clock, no sockets,
+no sleeping. Each test scripts the server with :class:`ScriptedServer`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from realtime_harness.client import (
+    ProbeOptions,
+    ProbeResult,
+    build_turns,
+    run_probe,
+)
+from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageError
+from realtime_harness.redact import forget_secrets, register_secret
+from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.target import AuthMode, Target
+from realtime_harness.testing import TraceBuilder
+from realtime_harness.transport import FakeClock, HandshakeInfo, MemoryTransport, Transport
+from realtime_harness.validate import validate_file
+
+Event = dict[str, Any]
+SENTINEL = "sk-SENTINEL0123456789abcdef"
+
+
+class ScriptedServer:
+    """A synchronous fake Realtime server for one connection, built on TraceBuilder.
+
+    ``on`` maps a client event type to a function returning the server's reply events (or a
+    ``("close", code, reason)`` tuple); the defaults give a clean session.
+    """
+
+    def __init__(self, dialect: Dialect, clock: FakeClock, *, response: str = "audio") -> None:
+        self.build = TraceBuilder(dialect)
+        self.clock = clock
+        self.received: list[tuple[float, Event]] = []
+        self.transport = MemoryTransport(
+            clock=clock,
+            on_send=self._on_send,
+            handshake=HandshakeInfo(status=101, headers={"x-request-id": "req_1"}),
+        )
+        self.on: dict[str, Callable[[Event], Any]] = {
+            "session.update": lambda e: self.build.session_updated(),
+            "input_audio_buffer.commit": lambda e: self.build.committed(),
+            "response.create": lambda e: [
+                *self.build.response(response),
+                *self.build.rate_limits(),
+            ],
+        }
+        self.first: list[Event] | tuple[Any, ...] = self.build.session_created()
+
+    def start(self) -> MemoryTransport:
+        self._deliver(self.first)
+        return self.transport
+
+    def _deliver(self, reply: Any) -> None:
+        if isinstance(reply, tuple):
+            _, code, reason = reply
+            self.transport.feed_close(code, reason)
+            return
+        for event in reply or []:
+            self.transport.feed(event if isinstance(event, str) else orjson.dumps(event).decode())
+
+    def _on_send(self, text: str) -> None:
+        event = orjson.loads(text)
+        self.received.append((self.clock(), event))
+        handler = self.on.get(event["type"])
+        if handler is not None:
+            self._deliver(handler(event))
+
+
+def options_for(
+    servers: Iterator[ScriptedServer] | ScriptedServer,
+    clock: FakeClock,
+    dialect: Dialect = Dialect.GA,
+    **overrides: Any,
+) -> ProbeOptions:
+    feed = servers if isinstance(servers, Iterator) else iter([servers])
+
+    async def connect(target: Target, client_request_id: str) -> Transport:
+        server = next(feed)
+        return server.start()
+
+    target = Target(
+        url="wss://example.invalid/v1/realtime?model=m",
+        dialect=dialect,
+        auth=AuthMode.BEARER,
+        headers={"Authorization": f"Bearer {SENTINEL}"},
+    )
+    base = ProbeOptions(
+        target=target,
+        connect=connect,
+        clock=clock,
+        speed=1.0,
+        retry_wait_initial=0.0,
+        retry_wait_max=0.0,
+        retry_jitter=0.0,
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture(params=[Dialect.GA, Dialect.BETA], ids=["ga", "beta"])
+def dialect(request: pytest.FixtureRequest) -> Dialect:
+    return Dialect(request.param)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(1000.0)
+
+
+@pytest.fixture(autouse=True)
+def _secrets() -> Iterator[None]:
+    forget_secrets()
+    register_secret(SENTINEL)
+    yield
+    forget_secrets()
+
+
+@pytest.mark.asyncio
+async def test_clean_audio_session(dialect: Dialect, clock: FakeClock) -> None:
+    """A clean session: outcome clean, ids, response timings, handshake, no violations."""
+    server = ScriptedServer(dialect, clock)
+    result = await run_probe(options_for(server, clock, dialect))
+    assert result.outcome is Outcome.CLEAN
+    assert result.exit_code == 0
+    assert result.session_id == "sess_Test0001"
+    assert result.dialect is dialect
+    assert result.violations == []
+    assert result.failures == []
+    (response,) = result.responses
+    assert response.status == "completed"
+    assert response.response_id
+    assert {"created", "first_audio", "first_transcript", "done"} <= set(response.timings_ms)
+    assert result.handshake.status == 101
+    assert result.handshake.headers == {"x-request-id": "req_1"}
+    assert result.timings_ms["audio_stream"] == pytest.approx(2700, abs=1)
+    assert result.sessions[0].transcripts == ["Hello there, friend!"]
+    assert result.sessions[0].closed_by == "client"
+    assert result.sessions[0].close_code == 1000
+    # every client event carries an event_id
+    assert all(e.get("event_id") for _, e in server.received)
+
+
+@pytest.mark.asyncio
+async def test_audio_is_paced_on_an_absolute_100ms_schedule(clock: FakeClock) -> None:
+    """Appends leave at t0 + k·100 ms exactly (fake clock), then the commit."""
+    server = ScriptedServer(Dialect.GA, clock)
+    await run_probe(options_for(server, clock))
+    appends = [t for t, e in server.received if e["type"] == "input_audio_buffer.append"]
+    t0 = appends[0]
+    assert [round(t - t0, 6) for t in appends] == [round(k * 0.1, 6) for k in range(len(appends))]
+    assert len(appends) == 28  # greeting: 2.75 s in 100 ms chunks, the last one partial
+
+
+@pytest.mark.asyncio
+async def test_speed_option_streams_faster_than_real_time(clock: FakeClock) -> None:
+    """speed=4 sends chunks 25 ms apart."""
+    server = ScriptedServer(Dialect.GA, clock)
+    await run_probe(options_for(server, clock, speed=4.0))
+    appends = [t for t, e in server.received if e["type"] == "input_audio_buffer.append"]
+    assert appends[1] - appends[0] == pytest.approx(0.025)
+
+
+@pytest.mark.asyncio
+async def test_text_turn_session(clock: FakeClock) -> None:
+    """--text sends a user text item and reads a text response."""
+    server = ScriptedServer(Dialect.GA, clock, response="text")
+    result = await run_probe(options_for(server, clock, text="Hello?"))
+    assert result.outcome is Outcome.CLEAN
+    assert "first_text" in result.responses[0].timings_ms
+    types = [e["type"] for _, e in server.received]
+    assert types == ["session.update", "conversation.item.create", "response.create"]
+
+
+@pytest.mark.asyncio
+async def test_stalled_server_times_out_without_sleeping(clock: FakeClock) -> None:
+    """No response.created within --timeout: a timeout failure, exit 4, instantly."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: []
+    result = await run_probe(options_for(server, clock, timeout=7.0))
+    assert result.outcome is Outcome.CONNECTION
+    assert result.exit_code == 4
+    (failure,) = result.failures
+    assert failure.kind == "timeout"
+    assert failure.session_id == "sess_Test0001"
+    assert "no response.created within 7 s" in (failure.detail or "")
+
+
+@pytest.mark.asyncio
+async def test_error_naming_our_update_is_a_server_failure_with_its_ids(clock: FakeClock) -> None:
+    """An error whose event_id is our session.update: failure with that id, exit 1."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["session.update"] = lambda e: server.build.error(
+        "unknown_parameter", client_event_id=e["event_id"]
+    )
+    result = await run_probe(options_for(server, clock))
+    assert result.outcome is Outcome.SERVER_FAILURE
+    (failure,) = result.failures
+    update_id = server.received[0][1]["event_id"]
+    assert failure.kind == "error_event"
+    assert failure.error is not None
+    assert failure.error.event_id == update_id
+    assert failure.error.code == "unknown_parameter"
+    assert failure.event_id
+    assert failure.session_id == "sess_Test0001"
+    assert not [e for _, e in server.received if e["type"] == "input_audio_buffer.append"]
+
+
+@pytest.mark.asyncio
+async def test_failed_response_is_a_retryable_server_failure(clock: FakeClock) -> None:
+    """A server_error failed response.done: exit 1, retryable, response id recorded."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: server.build.failed_response()
+    result = await run_probe(options_for(server, clock))
+    assert result.outcome is Outcome.SERVER_FAILURE
+    failure = result.failures[0]
+    assert failure.kind == "response_failed"
+    assert failure.response_id
+    assert result.responses[0].status == "failed"
+    assert result.sessions[0].retryable
+
+
+@pytest.mark.asyncio
+async def test_close_mid_response_is_a_connection_failure_with_code(clock: FakeClock) -> None:
+    """A 1011 close while waiting: close failure with code, reason, session and response ids."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: server.build.response("audio")[:3]
+    server.on["input_audio_buffer.commit"] = lambda e: server.build.committed()
+
+    original = server.on["response.create"]
+
+    def then_close(event: Event) -> Any:
+        server._deliver(original(event))
+        return ("close", 1011, "server_error")
+
+    server.on["response.create"] = then_close
+    result = await run_probe(options_for(server, clock))
+    assert result.outcome is Outcome.CONNECTION
+    failure = next(f for f in result.failures if f.kind == "close")
+    assert (failure.close_code, failure.close_reason) == (1011, "server_error")
+    assert failure.session_id == "sess_Test0001"
+    assert failure.response_id is not None
+    assert result.sessions[0].retryable
+    assert result.sessions[0].closed_by == "server"
+
+
+@pytest.mark.asyncio
+async def test_invalid_key_error_then_close_is_not_retried(clock: FakeClock) -> None:
+    """invalid_api_key then close 3000: a server failure (exit 1), never retried."""
+    servers = []
+    for _ in range(3):
+        server = ScriptedServer(Dialect.GA, clock)
+        error = server.build.error("invalid_api_key")
+        server.first = error
+        server.on["__never__"] = lambda e: []
+        servers.append(server)
+
+    def start_with_close(server: ScriptedServer) -> Callable[[], MemoryTransport]:
+        def start() -> MemoryTransport:
+            server._deliver(server.first)
+            server.transport.feed_close(3000, "invalid_request_error.invalid_api_key")
+            return server.transport
+
+        return start
+
+    for server in servers:
+        server.start = start_with_close(server)  # type: ignore[method-assign]
+    result = await run_probe(options_for(iter(servers), clock, retries=2))
+    assert result.outcome is Outcome.SERVER_FAILURE
+    assert len(result.attempts) == 1
+    # The close that follows a fatal error is expected: on record, not a second failure, and
+    # the error as first event is the documented refusal (§1.4), not a violation.
+    assert [f.kind for f in result.failures] == ["error_event"]
+    assert result.violations == []
+    session = result.sessions[0]
+    assert (session.close_code, session.close_reason) == (
+        3000,
+        "invalid_request_error.invalid_api_key",
+    )
+    assert not session.retryable
+
+
+def _rejecting(status: int, headers: dict[str, str]) -> Callable[[Target, str], Any]:
+    async def connect(target: Target, client_request_id: str) -> Transport:
+        raise HandshakeRejected(
+            f"handshake rejected: HTTP {status}", status=status, headers=headers, body="nope"
+        )
+
+    return connect
+
+
+@pytest.mark.asyncio
+async def test_handshake_rejection_records_status_and_headers(clock: FakeClock) -> None:
+    """HTTP 401: handshake failure, exit 4, headers kept, not retried."""
+    options = options_for(ScriptedServer(Dialect.GA, clock), clock, retries=3)
+    options = replace(options, connect=_rejecting(401, {"apim-request-id": "a-1"}))
+    result = await run_probe(options)
+    assert result.outcome is Outcome.CONNECTION
+    assert len(result.attempts) == 1
+    assert result.handshake.status == 401
+    assert result.handshake.headers["apim-request-id"] == "a-1"
+    assert result.failures[0].kind == "handshake"
+
+
+@pytest.mark.asyncio
+async def test_throttled_handshake_is_retried_honouring_retry_after(clock: FakeClock) -> None:
+    """HTTP 429 with retry-after is transient; the next attempt passes: verdict transient."""
+    good = ScriptedServer(Dialect.GA, clock)
+    calls: list[str] = []
+    waits: list[float] = []
+
+    async def connect(target: Target, client_request_id: str) -> Transport:
+        calls.append(client_request_id)
+        if len(calls) == 1:
+            raise HandshakeRejected("429", status=429, headers={"retry-after": "0"})
+        return good.start()
+
+    options = replace(options_for(good, clock, retries=2), connect=connect)
+    result = await run_probe(options)
+    assert result.outcome is Outcome.CLEAN
+    assert len(result.attempts) == 2
+    assert result.attempts[0].retryable
+    assert result.attempts[0].outcome is Outcome.CONNECTION
+    assert result.verdict() == "transient: passed on attempt 2 of 2"
+    assert len(set(calls)) == 2  # each attempt is a new session with its own request id
+    assert result.sessions[0].retry_after == 0.0
+    del waits
+
+
+@pytest.mark.asyncio
+async def test_persistent_transient_failure_uses_every_attempt(clock: FakeClock) -> None:
+    """A failure that stays: 1 + retries attempts, verdict persistent."""
+    servers = []
+    for _ in range(3):
+        server = ScriptedServer(Dialect.GA, clock)
+        server.on["response.create"] = (lambda s: lambda e: s.build.failed_response())(server)
+        servers.append(server)
+    result = await run_probe(options_for(iter(servers), clock, retries=2))
+    assert len(result.attempts) == 3
+    assert result.outcome is Outcome.SERVER_FAILURE
+    assert result.verdict() == "persistent: failed all 3 attempts"
+
+
+@pytest.mark.asyncio
+async def test_connect_error_is_a_connection_failure(clock: FakeClock) -> None:
+    """A refused connection becomes a connect failure, exit 4."""
+
+    async def refuse(target: Target, client_request_id: str) -> Transport:
+        raise ConnectError("connection refused by 127.0.0.1:1")
+
+    options = replace(options_for(ScriptedServer(Dialect.GA, clock), clock), connect=refuse)
+    result = await run_probe(options)
+    assert result.outcome is Outcome.CONNECTION
+    assert result.failures[0].kind == "connect"
+    assert "refused" in (result.failures[0].detail or "")
+
+
+@pytest.mark.asyncio
+async def test_non_json_frame_is_a_violation(clock: FakeClock) -> None:
+    """A server frame that is not JSON is a bad-line violation, exit 3."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["session.update"] = lambda e: ["{not json", *server.build.session_updated()]
+    result = await run_probe(options_for(server, clock))
+    assert result.outcome is Outcome.VIOLATION
+    assert [v.rule for v in result.violations] == ["bad-line"]
+
+
+@pytest.mark.asyncio
+async def test_escalation_stops_at_the_first_failing_step(clock: FakeClock) -> None:
+    """--escalate runs text, then short audio; a failure there stops the ladder."""
+    text_server = ScriptedServer(Dialect.GA, clock, response="text")
+    audio_server = ScriptedServer(Dialect.GA, clock)
+    audio_server.on["response.create"] = lambda e: audio_server.build.failed_response()
+    result = await run_probe(options_for(iter([text_server, audio_server]), clock, escalate=True))
+    assert [a.step for a in result.attempts] == ["text", "short audio"]
+    assert result.outcome is Outcome.SERVER_FAILURE
+    assert result.verdict() == "first failing step 'short audio': failed"
+
+
+@pytest.mark.asyncio
+async def test_failure_is_logged_once_and_appended_to_the_failures_file(
+    clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One ERROR line and one JSON record with every id, the redacted URL and last events."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: server.build.failed_response()
+    log_path = tmp_path / "failures.jsonl"
+    with caplog.at_level(logging.INFO, logger="realtime_harness.client"):
+        result = await run_probe(options_for(server, clock, failures_log=log_path))
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    line = errors[0].getMessage()
+    failure = result.failures[0]
+    for needle in (
+        f"session_id={failure.session_id}",
+        f"response_id={failure.response_id}",
+        f"event_id={failure.event_id}",
+        f"item_id={failure.item_id}",
+        "error.type=server_error",
+        "url=wss://example.invalid/v1/realtime",
+        "dialect=ga",
+        "handshake_status=101",
+        "x-request-id=req_1",
+        "at=20",
+    ):
+        assert needle in line
+    (record,) = [orjson.loads(x) for x in log_path.read_text().splitlines()]
+    assert record["session_id"] == failure.session_id
+    assert record["kind"] == "response_failed"
+    assert record["handshake"]["status"] == 101
+    assert record["dialect"] == "ga"
+    assert record["last_events"][-1]["type"] == "response.done"
+    assert record["at"].endswith("Z")
+
+
+@pytest.mark.asyncio
+async def test_recording_round_trips_through_validate(
+    dialect: Dialect, clock: FakeClock, tmp_path: Path
+) -> None:
+    """--record writes header + both directions with audio elided; validate finds it clean."""
+    server = ScriptedServer(dialect, clock)
+    path = tmp_path / "session.jsonl"
+    result = await run_probe(options_for(server, clock, dialect, record=path))
+    lines = [orjson.loads(x) for x in path.read_text().splitlines()]
+    assert lines[0]["realtime_harness_recording"] == 1
+    assert lines[0]["dialect"] == dialect.value
+    directions = {line.get("dir") for line in lines[1:]}
+    assert directions == {"client", "server"}
+    append = next(x for x in lines if x.get("event", {}).get("type") == "input_audio_buffer.append")
+    assert append["event"]["audio"]["elided"] is True
+    assert validate_file(path).outcome is Outcome.CLEAN
+    assert result.sessions[0].recording == str(path)
+
+
+@pytest.mark.asyncio
+async def test_record_audio_keeps_payloads(clock: FakeClock, tmp_path: Path) -> None:
+    """--record-audio keeps the base64 audio in the recording."""
+    path = tmp_path / "r.jsonl"
+    await run_probe(
+        options_for(ScriptedServer(Dialect.GA, clock), clock, record=path, record_audio=True)
+    )
+    text = path.read_text()
+    assert '"elided"' not in text
+
+
+@pytest.mark.asyncio
+async def test_save_audio_writes_wav_and_transcript(clock: FakeClock, tmp_path: Path) -> None:
+    """--save-audio writes the assistant's audio as WAV plus its transcript."""
+    result = await run_probe(
+        options_for(ScriptedServer(Dialect.GA, clock), clock, save_audio=tmp_path / "out")
+    )
+    wav = tmp_path / "out" / "sess_Test0001-turn1.wav"
+    txt = tmp_path / "out" / "sess_Test0001-turn1.txt"
+    assert wav.stat().st_size > 44
+    assert txt.read_text().strip() == "Hello there, friend!"
+    assert str(wav) in result.sessions[0].audio_files
+
+
+@pytest.mark.asyncio
+async def test_sentinel_key_never_appears_anywhere(
+    clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even when the server echoes the key, logs, records, recordings and JSON never show it."""
+    server = ScriptedServer(Dialect.GA, clock)
+    echoed = server.build.error("invalid_api_key")
+    echoed[0]["error"]["message"] = f"Incorrect API key provided: {SENTINEL}."
+    server.on["response.create"] = lambda e: echoed
+    record = tmp_path / "rec.jsonl"
+    failures = tmp_path / "f.jsonl"
+    with caplog.at_level(logging.DEBUG):
+        result = await run_probe(
+            options_for(server, clock, record=record, failures_log=failures, timeout=1.0)
+        )
+    assert result.failures
+    written = [
+        caplog.text,
+        record.read_text(),
+        failures.read_text(),
+        orjson.dumps(result.to_json_dict()).decode(),
+        repr(result.sessions),
+    ]
+    for text in written:
+        assert SENTINEL not in text
+    assert "Incorrect API key provided" in failures.read_text()
+
+
+def test_json_document_has_exactly_the_documented_keys() -> None:
+    """to_json_dict keeps the --json keys and nothing else."""
+    result = ProbeResult(
+        outcome=Outcome.CLEAN,
+        dialect=Dialect.GA,
+        session_id=None,
+        attempts=[],
+        responses=[],
+        failures=[],
+        violations=[],
+        timings_ms={},
+        handshake={"status": 101, "headers": {}},  # type: ignore[arg-type]
+    )
+    assert list(result.to_json_dict()) == [
+        "outcome",
+        "dialect",
+        "session_id",
+        "attempts",
+        "responses",
+        "failures",
+        "violations",
+        "timings_ms",
+        "handshake",
+    ]
+
+
+def test_unknown_sample_and_bad_turns_are_usage_errors() -> None:
+    """Local mistakes surface before connecting, as UsageError."""
+    with pytest.raises(UsageError):
+        build_turns(audio="no-such-sample", text=None, turns=1)
+    with pytest.raises(UsageError, match="--turns"):
+        build_turns(audio=None, text="x", turns=0)

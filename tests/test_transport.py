@@ -1,0 +1,254 @@
+"""The transport seam: in-memory with a fake clock, and the real WebSocket on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
+from realtime_harness.transport import (
+    FakeClock,
+    MemoryTransport,
+    Transport,
+    WebSocketOptions,
+    memory_pair,
+    open_websocket,
+)
+
+# --- in memory ---
+
+
+@pytest.mark.asyncio
+async def test_memory_transport_times_out_instantly_on_a_fake_clock() -> None:
+    """An empty queue advances the fake clock by the wait and raises TimeoutError at once."""
+    clock = FakeClock(100.0)
+    transport = MemoryTransport(clock=clock)
+    with pytest.raises(TimeoutError):
+        await transport.recv(2.5)
+    assert clock() == 102.5
+
+
+@pytest.mark.asyncio
+async def test_memory_transport_calls_the_responder_and_delivers_in_order() -> None:
+    """Each send reaches the responder; fed frames come back in order, then the close."""
+    transport = MemoryTransport(clock=FakeClock())
+
+    def responder(text: str) -> None:
+        transport.feed(f"echo {text}")
+
+    transport = MemoryTransport(clock=FakeClock(), on_send=responder)
+    assert isinstance(transport, Transport)
+    await transport.send("a")
+    transport.feed_close(1011, "boom")
+    assert await transport.recv(1) == "echo a"
+    with pytest.raises(ConnectionClosed) as info:
+        await transport.recv(1)
+    assert (info.value.code, info.value.reason) == (1011, "boom")
+    assert (transport.close_code, transport.close_reason) == (1011, "boom")
+    with pytest.raises(ConnectionClosed):
+        await transport.send("late")
+
+
+@pytest.mark.asyncio
+async def test_memory_pair_connects_two_ends_in_real_time() -> None:
+    """A pair delivers both ways and a close reaches the peer."""
+    client, server = memory_pair()
+    await client.send("hi")
+    assert await server.recv(1) == "hi"
+    await server.close(1000, "bye")
+    with pytest.raises(ConnectionClosed):
+        await client.recv(1)
+    with pytest.raises(TimeoutError):
+        await memory_pair()[0].recv(0.01)
+
+
+# --- real WebSocket on loopback ---
+
+received_headers: list[Headers] = []
+
+
+async def _handler(connection: ServerConnection) -> None:
+    async for message in connection:
+        if message == "big":
+            await connection.send("x" * (3 * 1024 * 1024))
+        elif message == "close4000":
+            await connection.close(4000, "invalid_request_error.missing_model")
+        elif message == "drop":
+            connection.transport.abort()
+        else:
+            await connection.send(f"echo {message}")
+
+
+def _process_request(connection: ServerConnection, request: Request) -> Response | None:
+    received_headers.append(request.headers)
+    if request.path.startswith("/throttled"):
+        response = connection.respond(429, "slow down\n")
+        response.headers["retry-after"] = "3"
+        response.headers["apim-request-id"] = "apim-1"
+        return response
+    return None
+
+
+def _process_response(
+    connection: ServerConnection, request: Request, response: Response
+) -> Response:
+    response.headers["x-request-id"] = "req-42"
+    response.headers["x-ms-region"] = "Test Region"
+    return response
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[Server]:
+    received_headers.clear()
+    async with serve(
+        _handler,
+        "127.0.0.1",
+        0,
+        process_request=_process_request,
+        process_response=_process_response,
+    ) as srv:
+        yield srv
+
+
+def _url(srv: Server, path: str = "/v1/realtime") -> str:
+    port = next(iter(srv.sockets)).getsockname()[1]
+    return f"ws://127.0.0.1:{port}{path}"
+
+
+@pytest.mark.asyncio
+async def test_websocket_records_handshake_headers_and_sends_ours(server: Server) -> None:
+    """Status 101, every response header, our request id header, connect/handshake times."""
+    transport = await open_websocket(
+        _url(server),
+        {"api-key": "k" * 20, "x-ms-client-request-id": "rid-9"},
+        client_request_id="rid-9",
+    )
+    try:
+        hs = transport.handshake
+        assert hs.status == 101
+        assert hs.client_request_id == "rid-9"
+        assert hs.headers["x-request-id"] == "req-42"
+        assert hs.headers["x-ms-region"] == "Test Region"
+        assert hs.connect_ms is not None
+        assert hs.handshake_ms is not None
+        sent = received_headers[-1]
+        assert sent["x-ms-client-request-id"] == "rid-9"
+        # compression is off unless asked (permessage-deflate costs ~10x CPU per message)
+        assert "Sec-WebSocket-Extensions" not in sent
+        await transport.send("ping")
+        assert await transport.recv(2) == "echo ping"
+        assert transport.close_code is None
+    finally:
+        await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_compression_is_an_explicit_option(server: Server) -> None:
+    """compression=True offers permessage-deflate."""
+    transport = await open_websocket(_url(server), {}, options=WebSocketOptions(compression=True))
+    await transport.close()
+    assert "permessage-deflate" in received_headers[-1].get("Sec-WebSocket-Extensions", "")
+
+
+@pytest.mark.asyncio
+async def test_websocket_accepts_frames_over_one_mebibyte(server: Server) -> None:
+    """A 3 MiB server frame (seen in the wild) is received, not refused as too big."""
+    transport = await open_websocket(_url(server), {})
+    try:
+        await transport.send("big")
+        assert len(await transport.recv(5)) == 3 * 1024 * 1024
+    finally:
+        await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_recv_timeout_leaves_the_connection_usable(server: Server) -> None:
+    """A recv timeout raises TimeoutError and the next recv still works."""
+    transport = await open_websocket(_url(server), {})
+    try:
+        with pytest.raises(TimeoutError):
+            await transport.recv(0.01)
+        await transport.send("again")
+        assert await transport.recv(2) == "echo again"
+    finally:
+        await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_server_close_carries_code_and_reason(server: Server) -> None:
+    """A server close frame becomes ConnectionClosed with its code and reason."""
+    transport = await open_websocket(_url(server), {})
+    await transport.send("close4000")
+    with pytest.raises(ConnectionClosed) as info:
+        await transport.recv(2)
+    assert info.value.code == 4000
+    assert info.value.reason == "invalid_request_error.missing_model"
+    assert transport.close_code == 4000
+
+
+@pytest.mark.asyncio
+async def test_websocket_abrupt_drop_is_1006(server: Server) -> None:
+    """A TCP drop with no close frame is reported as 1006."""
+    transport = await open_websocket(_url(server), {})
+    await transport.send("drop")
+    with pytest.raises(ConnectionClosed) as info:
+        await transport.recv(2)
+    assert info.value.code == 1006
+
+
+@pytest.mark.asyncio
+async def test_websocket_rejected_handshake_keeps_status_headers_and_body(server: Server) -> None:
+    """HTTP 429 becomes HandshakeRejected with retry-after and apim-request-id."""
+    with pytest.raises(HandshakeRejected) as info:
+        await open_websocket(_url(server, "/throttled?api-key=abcdefghijkl"), {})
+    exc = info.value
+    assert exc.status == 429
+    assert exc.headers["retry-after"] == "3"
+    assert exc.headers["apim-request-id"] == "apim-1"
+    assert "slow down" in exc.body
+    assert "abcdefghijkl" not in str(exc)
+
+
+@pytest.mark.asyncio
+async def test_refused_connection_is_a_connect_error_with_one_clear_line() -> None:
+    """Nothing listening → ConnectError naming the host and port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ConnectError, match="refused"):
+        await open_websocket(f"ws://127.0.0.1:{port}/v1/realtime", {})
+
+
+@pytest.mark.asyncio
+async def test_unresolvable_host_is_a_connect_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DNS failure says which host could not be resolved."""
+
+    async def no_dns(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", no_dns)
+    with pytest.raises(ConnectError, match=r"cannot resolve host 'nowhere\.invalid'"):
+        await open_websocket("wss://nowhere.invalid/v1/realtime", {})
+
+
+@pytest.mark.asyncio
+async def test_connect_timeout_is_a_connect_error(server: Server) -> None:
+    """An open that takes longer than open_timeout fails with a timeout message."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # accepts TCP but never answers the upgrade
+    try:
+        port = listener.getsockname()[1]
+        with pytest.raises(ConnectError, match="timeout"):
+            await open_websocket(
+                f"ws://127.0.0.1:{port}/", {}, options=WebSocketOptions(open_timeout=0.2)
+            )
+    finally:
+        listener.close()
