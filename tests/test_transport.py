@@ -78,6 +78,8 @@ async def _handler(connection: ServerConnection) -> None:
     async for message in connection:
         if message == "big":
             await connection.send("x" * (3 * 1024 * 1024))
+        elif message == "huge":
+            await connection.send("x" * (17 * 1024 * 1024))
         elif message == "close4000":
             await connection.close(4000, "invalid_request_error.missing_model")
         elif message == "drop":
@@ -166,6 +168,16 @@ async def test_websocket_accepts_frames_over_one_mebibyte(server: Server) -> Non
         assert len(await transport.recv(5)) == 3 * 1024 * 1024
     finally:
         await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_frame_above_max_size_is_reported_as_1009(server: Server) -> None:
+    """A frame above the 16 MiB limit closes with 1009, not an anonymous drop."""
+    transport = await open_websocket(_url(server), {})
+    await transport.send("huge")
+    with pytest.raises(ConnectionClosed) as info:
+        await transport.recv(5)
+    assert info.value.code == 1009
 
 
 @pytest.mark.asyncio

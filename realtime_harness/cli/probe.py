@@ -56,10 +56,15 @@ def configure_logging(verbosity: int) -> None:
 
 
 def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:9.1f} ms"
+    return "        —" if value is None else f"{value:9.1f} ms"
+
+
+def _row(label: str, value: float | None, note: str = "", indent: int = 2) -> str:
+    return (" " * indent + f"{label:<{30 - indent}}{_fmt(value)}  {note}").rstrip()
 
 
 def _session_lines(session: SessionResult) -> list[str]:
+    """One line per phase with its duration, then the responses, failures and ids."""
     t = session.timings_ms
     hs = session.handshake
     ids = " ".join(
@@ -67,54 +72,56 @@ def _session_lines(session: SessionResult) -> list[str]:
         for k, v in hs.headers.items()
         if k.lower() in ("apim-request-id", "x-request-id", "x-ms-region")
     )
+    head = f"session {session.session_id or '(none)'}  {session.url}  {session.dialect.value}"
+    if session.step:
+        head += f"  step={session.step}"
     lines = [
-        f"session {session.session_id or '(none)'}  {session.url}  dialect={session.dialect.value}"
-        + (f"  step={session.step}" if session.step else "")
-        + f"  attempt={session.attempt}",
-        f"  connect                  {_fmt(t.get('connect'))}",
-        f"  handshake                {_fmt(t.get('handshake'))}  HTTP {hs.status} {ids}".rstrip(),
-        f"  → session.created        {_fmt(t.get('session_created'))}",
-        f"  → session.updated        {_fmt(t.get('session_updated'))}",
+        head + f"  attempt {session.attempt}  started {session.started_at}",
+        _row("connect (DNS+TCP)", t.get("connect")),
+        _row("handshake (TLS+upgrade)", t.get("handshake"), f"HTTP {hs.status} {ids}"),
+        _row("→ session.created", t.get("session_created")),
+        _row("session.update → updated", t.get("session_updated")),
     ]
     if "audio_stream" in t:
-        lines.append(f"  audio streamed           {_fmt(t.get('audio_stream'))}")
+        lines.append(_row("audio streamed", t.get("audio_stream")))
     if "commit_to_committed" in t:
-        lines.append(f"  commit → committed       {_fmt(t.get('commit_to_committed'))}")
+        lines.append(_row("commit → committed", t.get("commit_to_committed")))
     for index, response in enumerate(session.responses):
         rt = response.timings_ms
-        lines.append(
-            f"  response {index + 1} {response.response_id}  status={response.status}"
-            + (f"  details={response.status_details}" if response.status_details else "")
-        )
-        lines.append(f"    create → created       {_fmt(rt.get('created'))}")
+        lines.append(f"  response {index + 1}: {response.response_id}  status={response.status}")
+        if response.status_details:
+            lines.append(f"    status_details={response.status_details}")
+        lines.append(_row("create → response.created", rt.get("created"), indent=4))
         for key, label in (
-            ("first_audio", "first audio delta"),
-            ("first_transcript", "first transcript"),
-            ("first_text", "first text delta"),
-            ("done", "response.done"),
+            ("first_audio", "→ first audio delta"),
+            ("first_transcript", "→ first transcript delta"),
+            ("first_text", "→ first text delta"),
+            ("done", "→ response.done"),
         ):
             if key in rt:
-                lines.append(f"    → {label:<19}{_fmt(rt.get(key))}")
+                lines.append(_row(label, rt.get(key), indent=4))
         if "output_audio" in rt:
             lines.append(
                 f"    output audio {rt['output_audio'] / 1000:.2f} s, real-time factor "
-                f"{rt.get('real_time_factor', 0):.2f}, largest gap between deltas "
+                f"{rt.get('real_time_factor', 0):.2f}, largest gap between audio deltas "
                 f"{rt.get('max_audio_gap', 0):.0f} ms"
             )
         if index < len(session.transcripts) and session.transcripts[index]:
             lines.append(f"    transcript: {session.transcripts[index]!r}")
     if session.close_code is not None:
-        lines.append(
-            f"  closed by {session.closed_by}: {session.close_code} {session.close_reason or ''}"
-        )
+        reason = f" {session.close_reason}" if session.close_reason else ""
+        lines.append(f"  closed by the {session.closed_by}: {session.close_code}{reason}")
+    lines.append(_row("total", t.get("total")))
     for failure in session.failures:
         lines.append(f"  ✗ {failure.summary()}")
-    for violation in session.violations:
+    for violation in session.violations[:20]:
         lines.append(f"  ✗ {violation.summary()}")
+    if len(session.violations) > 20:
+        lines.append(f"  … and {len(session.violations) - 20} more violations (see --json)")
     for note in session.incomplete:
         lines.append(f"  incomplete: {note}")
-    if any(not f.benign for f in session.failures) or session.violations:
-        lines.append("  last events before the failure:")
+    if session.last_events and (any(not f.benign for f in session.failures) or session.violations):
+        lines.append("  last events:")
         lines.extend(f"    {n.summary()}" for n in session.last_events)
     for path in session.audio_files:
         lines.append(f"  saved {path}")

@@ -106,8 +106,14 @@ class WebSocketTransport:
 
     def _closed(self, exc: wse.ConnectionClosed) -> ConnectionClosed:
         frame = exc.rcvd
-        code = frame.code if frame is not None else 1006
-        reason = frame.reason if frame is not None else ""
+        if frame is not None:
+            code, reason = frame.code, frame.reason
+        elif exc.sent is not None and exc.sent.code != 1000:
+            # We closed first because the server broke a limit, e.g. 1009 for a frame above
+            # max_size: report that code rather than an anonymous 1006.
+            code, reason = exc.sent.code, f"closed by the client: {exc.sent.reason}".rstrip(": ")
+        else:
+            code, reason = 1006, ""
         return ConnectionClosed(
             f"connection closed {code} {reason}".rstrip(), code=code, reason=reason
         )
