@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import orjson
 import stamina
@@ -65,6 +65,9 @@ from realtime_harness.transport.websocket import (
     open_websocket,
 )
 
+if TYPE_CHECKING:
+    from realtime_harness.mock import MockServer
+
 __all__ = [
     "ESCALATION_LADDER",
     "RECOVERABLE_CLOSE_CODES",
@@ -78,6 +81,7 @@ __all__ = [
     "TransportFactory",
     "build_turns",
     "embedded_mock",
+    "mock_target",
     "run_probe",
     "run_probe_sync",
     "run_session",
@@ -982,19 +986,25 @@ async def embedded_mock(options: ProbeOptions) -> AsyncIterator[Target]:
     latency = (
         Latency.fast() if speed <= 0 else Latency(response_s=0.05, first_delta_s=0.1, speed=speed)
     )
-    dialect = options.mock_dialect
-    async with MockServer(dialect=dialect, faults=faults, latency=latency) as server:
-        headers = {"Authorization": f"Bearer {_MOCK_KEY}"}
-        if dialect is Dialect.BETA:
-            headers["OpenAI-Beta"] = "realtime=v1"
-        yield Target(
-            url=f"{server.url}/v1/realtime?model=gpt-realtime",
-            dialect=dialect,
-            variant=Variant.CUSTOM,
-            auth=AuthMode.BEARER,
-            headers=headers,
-            embedded=True,
-        )
+    async with MockServer(dialect=options.mock_dialect, faults=faults, latency=latency) as server:
+        yield mock_target(server)
+
+
+def mock_target(server: MockServer) -> Target:
+    """The target for a running :class:`~realtime_harness.mock.MockServer`: its OpenAI-style
+    route, a placeholder Bearer key (the mock wants one; it is not a secret), its dialect."""
+    dialect = server.dialect
+    headers = {"Authorization": f"Bearer {_MOCK_KEY}"}
+    if dialect is Dialect.BETA:
+        headers["OpenAI-Beta"] = "realtime=v1"
+    return Target(
+        url=f"{server.url}/v1/realtime?model=gpt-realtime",
+        dialect=dialect,
+        variant=Variant.CUSTOM,
+        auth=AuthMode.BEARER,
+        headers=headers,
+        embedded=True,
+    )
 
 
 async def run_probe(options: ProbeOptions) -> ProbeResult:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from realtime_harness.client import ProbeOptions, ProbeResult, run_probe
+from realtime_harness.client import ProbeOptions, ProbeResult, mock_target, run_probe
 from realtime_harness.mock import Latency, MockServer
 from realtime_harness.redact import forget_secrets
 from realtime_harness.sansio.dialects import Dialect
@@ -339,3 +339,13 @@ async def test_failures_log_gets_one_record_per_failure(tmp_path: Path) -> None:
     assert [r["attempt"] for r in records] == [1, 2]
     assert {r["session_id"] for r in records} == {a.session_id for a in result.attempts}
     assert all(r["response_id"] and r["event_id"] and r["url"] for r in records)
+
+
+@pytest.mark.asyncio
+async def test_mock_target_points_at_a_running_mock(mock: MockServer, dialect: Dialect) -> None:
+    """mock_target gives the route, placeholder key and dialect of a running mock."""
+    target = mock_target(mock)
+    assert target.dialect is dialect
+    assert target.embedded
+    result = await run_probe(fast_options(target, text="Hi"))
+    assert result.outcome is Outcome.CLEAN
