@@ -221,8 +221,9 @@ def realtime_mock(
 
 
 @pytest.fixture
-def realtime_target(request: pytest.FixtureRequest) -> Target:
-    """The target of this test: the live deployment when configured and allowed, else the mock."""
+def realtime_target(request: pytest.FixtureRequest, realtime_dialect: Dialect | str) -> Target:
+    """The target of this test: the live deployment when configured and allowed, else the mock
+    in ``realtime_dialect`` (requested here so that parametrizing it covers both dialects)."""
     config = request.config
     if _live_allowed(config):
         target, _ = _live_target(config)
