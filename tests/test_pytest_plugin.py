@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +255,10 @@ def test_bad_dialect_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--realtime-dialect=v2")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*--realtime-dialect 'v2' is not a dialect; use ga or beta*"])
+
+
+def test_readme_shows_the_example_file_verbatim() -> None:
+    """README's pytest example is the file the suite runs, so it cannot rot."""
+    root = Path(__file__).resolve().parents[1]
+    example = (root / "tests" / "integration" / "test_readme_example.py").read_text()
+    assert example in (root / "README.md").read_text()
