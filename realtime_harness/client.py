@@ -363,11 +363,16 @@ class _Recorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = path.open("wb")
         self._keep_audio = keep_audio
-        self._write(head)
+        self._file.write(redact_text(orjson.dumps(head).decode()).encode() + b"\n")
 
     def _write(self, obj: Mapping[str, Any]) -> None:
-        line = orjson.dumps(obj).decode()
-        self._file.write((redact_text(line) + "\n").encode())
+        line = orjson.dumps(obj)
+        # Frames were already scrubbed of registered secrets on arrival; the exact check keeps
+        # the hot path cheap (the regex safety net costs as much as the socket send).
+        text = line.decode()
+        if contains_secret(text):
+            line = redact_text(text).encode()
+        self._file.write(line + b"\n")
 
     def frame(
         self, t: float, direction: Literal["server", "client"], event: Mapping[str, Any]
