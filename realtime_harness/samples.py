@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,11 @@ def samples_dir() -> Path:
     env = os.environ.get(_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1] / "audio_samples"
+    checkout = Path(__file__).resolve().parents[1] / "audio_samples"
+    if checkout.is_dir():  # a source checkout or an editable install
+        return checkout
+    # a wheel install: pyproject ships the samples as data files under the environment's prefix
+    return Path(sys.prefix) / "share" / "realtime-harness" / "audio_samples"
 
 
 @functools.cache
