@@ -526,12 +526,18 @@ async def run_session(
             ),
         )
 
+    # Every frame at DEBUG (type and ids, never payloads); checked once, not per frame.
+    debug = log.isEnabledFor(logging.DEBUG)
+
     async def send(event: dict[str, Any]) -> None:
         t = clock() - state.t0
         validator.client_event(event, t=round(t, 6))
         if recorder is not None:
             recorder.frame(t, "client", event)
-        state.notes.append(_note(t, "client", event))
+        note = _note(t, "client", event)
+        state.notes.append(note)
+        if debug:
+            log.debug("%s", note.summary())
         await transport.send(orjson.dumps(event).decode())
 
     async def handle(text: str) -> None:
@@ -556,7 +562,10 @@ async def run_session(
         validator.server_event(event, line=None, t=round(t, 6))
         if recorder is not None:
             recorder.frame(t, "server", event)
-        state.notes.append(_note(t, "server", event))
+        note = _note(t, "server", event)
+        state.notes.append(note)
+        if debug:
+            log.debug("%s", note.summary())
         if options.save_audio is not None:
             _collect_audio(outputs, script, event)
         for reply in script.receive(event, now):

@@ -264,3 +264,11 @@ async def test_connect_timeout_is_a_connect_error(server: Server) -> None:
             )
     finally:
         listener.close()
+
+
+@pytest.mark.asyncio
+async def test_tls_failure_is_a_connect_error_naming_tls(server: Server) -> None:
+    """wss:// to a plain server fails with one line about TLS."""
+    url = _url(server).replace("ws://", "wss://")
+    with pytest.raises(ConnectError, match="TLS"):
+        await open_websocket(url, {})

@@ -13,6 +13,7 @@ import enum
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,13 @@ def _row(label: str, value: float | None, note: str = "", indent: int = 2) -> st
     return (" " * indent + f"{label:<{30 - indent}}{_fmt(value)}  {note}").rstrip()
 
 
+def _expires(expires_at: int | None) -> str:
+    if expires_at is None:
+        return ""
+    moment = datetime.fromtimestamp(expires_at, UTC)
+    return f"expires_at {moment.isoformat(timespec='seconds').replace('+00:00', 'Z')}"
+
+
 def _session_lines(session: SessionResult) -> list[str]:
     """One line per phase with its duration, then the responses, failures and ids."""
     t = session.timings_ms
@@ -79,7 +87,7 @@ def _session_lines(session: SessionResult) -> list[str]:
         head + f"  attempt {session.attempt}  started {session.started_at}",
         _row("connect (DNS+TCP)", t.get("connect")),
         _row("handshake (TLS+upgrade)", t.get("handshake"), f"HTTP {hs.status} {ids}"),
-        _row("→ session.created", t.get("session_created")),
+        _row("→ session.created", t.get("session_created"), _expires(session.expires_at)),
         _row("session.update → updated", t.get("session_updated")),
     ]
     if "audio_stream" in t:
@@ -280,7 +288,11 @@ def probe(
             mock_faults=tuple(mock_fault or ()),
             on_progress=_progress(sys.stderr.isatty() and not json_output),
         )
-        result = asyncio.run(run_probe(options))
+        try:
+            result = asyncio.run(run_probe(options))
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
     if json_output:
         sys.stdout.write(redact_text(orjson.dumps(result.to_json_dict()).decode()) + "\n")
     else:

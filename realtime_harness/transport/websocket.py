@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 import time
@@ -35,6 +36,8 @@ from realtime_harness.redact import redact_headers, redact_text, redact_url
 from realtime_harness.transport.base import HandshakeInfo
 
 __all__ = ["DEFAULT_MAX_SIZE", "WebSocketOptions", "WebSocketTransport", "open_websocket"]
+
+log = logging.getLogger("realtime_harness.transport")
 
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 _BODY_LIMIT = 2_000
@@ -211,10 +214,22 @@ async def open_websocket(
     except wse.InvalidURI:
         raise ConnectError(f"invalid WebSocket URL {safe_url}") from None
     except (OSError, wse.WebSocketException) as exc:
-        raise ConnectError(
-            f"cannot connect to {safe_url}: {redact_text(str(exc)) or exc.__class__.__name__}"
-        ) from None
+        what = redact_text(str(exc)) or exc.__class__.__name__
+        if secure and connect_ms is not None:
+            # TCP was up, so TLS or the upgrade failed: typically a plain ws:// server or a
+            # proxy that cuts TLS.
+            raise ConnectError(
+                f"TLS handshake or upgrade with {host}:{port} failed ({what}); check that the "
+                "endpoint speaks wss:// (TLS)"
+            ) from None
+        raise ConnectError(f"cannot connect to {safe_url}: {what}") from None
     t2 = clock()
+    log.debug(
+        "connected to %s: connect %s ms, handshake %.1f ms",
+        safe_url,
+        "?" if connect_ms is None else f"{connect_ms:.1f}",
+        (t2 - t1) * 1000,
+    )
     response_headers = redact_headers(_header_items(ws.response.headers)) if ws.response else {}
     handshake = HandshakeInfo(
         status=ws.response.status_code if ws.response else 101,
