@@ -78,13 +78,19 @@ def _session_lines(session: SessionResult) -> list[str]:
     ids = " ".join(
         f"{k}={v}"
         for k, v in hs.headers.items()
-        if k.lower() in ("apim-request-id", "x-request-id", "x-ms-region")
+        if k.lower() in ("apim-request-id", "x-request-id", "x-ms-region", "retry-after")
     )
     head = f"session {session.session_id or '(none)'}  {session.url}  {session.dialect.value}"
     if session.step:
         head += f"  step={session.step}"
-    lines = [
-        head + f"  attempt {session.attempt}  started {session.started_at}",
+    lines = [head + f"  attempt {session.attempt}  started {session.started_at}"]
+    if hs.status != 101:
+        # No session: the phase rows would all be empty; say what the upgrade answered.
+        if hs.status is not None:
+            lines.append(f"  handshake rejected: HTTP {hs.status} {ids}".rstrip())
+        lines.extend(f"  ✗ {failure.summary()}" for failure in session.failures)
+        return lines
+    lines += [
         _row("connect (DNS+TCP)", t.get("connect")),
         _row("handshake (TLS+upgrade)", t.get("handshake"), f"HTTP {hs.status} {ids}"),
         _row("→ session.created", t.get("session_created"), _expires(session.expires_at)),
