@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 import uuid
@@ -40,7 +41,12 @@ import orjson
 import stamina
 from pydantic import BaseModel, ConfigDict, Field
 
-from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
+from realtime_harness.exceptions import (
+    ConnectError,
+    ConnectionClosed,
+    HandshakeRejected,
+    UsageError,
+)
 from realtime_harness.redact import contains_secret, redact_text
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.failures import Failure
@@ -320,8 +326,6 @@ def build_turns(*, audio: str | None, text: str | None, turns: int) -> tuple[Tur
     file, before anything connects.
     """
     if turns < 1:
-        from realtime_harness.exceptions import UsageError
-
         raise UsageError(f"--turns must be at least 1, got {turns}")
     if text is not None:
         return tuple(TextTurn(text) for _ in range(turns))
@@ -1021,12 +1025,37 @@ def mock_target(server: MockServer) -> Target:
     )
 
 
+def _check_outputs(options: ProbeOptions) -> None:
+    """Fail before connecting when an output path cannot be written (one line, exit 2)."""
+    checks = [
+        ("--record", options.record, False),
+        ("--failures-log", options.failures_log, False),
+        ("--save-audio", options.save_audio, True),
+    ]
+    for flag, path, is_dir in checks:
+        if path is None:
+            continue
+        directory = path if is_dir else path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if not is_dir and path.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            if not os.access(directory, os.W_OK):
+                raise PermissionError(13, "not writable")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {flag} {path}: {exc.strerror or exc.__class__.__name__}; "
+                "choose a writable path"
+            ) from None
+
+
 async def run_probe(options: ProbeOptions) -> ProbeResult:
     """Probe ``options.target`` (or the embedded mock) with attempts, retries and escalation.
 
     Raises only for local mistakes (:class:`~realtime_harness.exceptions.UsageError`: unknown
     sample, unreadable audio, bad fault spec); everything remote is in the result.
     """
+    _check_outputs(options)
     if options.target is not None:
         return await _probe_target(options.target, options)
     async with embedded_mock(options) as target:

@@ -525,3 +525,17 @@ def test_unknown_sample_and_bad_turns_are_usage_errors() -> None:
         build_turns(audio="no-such-sample", text=None, turns=1)
     with pytest.raises(UsageError, match="--turns"):
         build_turns(audio=None, text="x", turns=0)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("flag", ["record", "failures_log", "save_audio"])
+async def test_unwritable_output_path_is_a_usage_error_before_connecting(
+    clock: FakeClock, tmp_path: Path, flag: str
+) -> None:
+    """An output path that cannot be written fails at once, naming the option."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    server = ScriptedServer(Dialect.GA, clock)
+    with pytest.raises(UsageError, match=flag.replace("_", "-")):
+        await run_probe(options_for(server, clock, **{flag: blocker / "sub" / "out"}))
+    assert server.received == []
