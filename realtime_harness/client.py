@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ESCALATION_LADDER",
     "RECOVERABLE_CLOSE_CODES",
+    "VAD_TRAILING_SILENCE_MS",
     "AttemptRecord",
     "EventNote",
     "ProbeHandshake",
@@ -310,17 +311,26 @@ class ProbeResult(BaseModel):
 
 
 # --- plans ---
-def _audio_turn(name_or_path: str) -> AudioTurn:
+#: Silence appended to audio turns under server VAD: the server ends a turn only after
+#: ``silence_duration_ms`` (200–500 ms) of quiet, and a sample may stop right after the last word.
+VAD_TRAILING_SILENCE_MS = 1000
+
+
+def _audio_turn(name_or_path: str, trailing_silence_ms: int = 0) -> AudioTurn:
     from realtime_harness.audio import load_audio
-    from realtime_harness.sansio.audio import encode_chunk, iter_chunks
+    from realtime_harness.sansio.audio import encode_chunk, iter_chunks, silence
 
     prepared = load_audio(name_or_path)
-    chunks = tuple(encode_chunk(c) for c in iter_chunks(prepared.pcm, 100))
+    pcm = prepared.pcm + silence(trailing_silence_ms) if trailing_silence_ms else prepared.pcm
+    chunks = tuple(encode_chunk(c) for c in iter_chunks(pcm, 100))
     return AudioTurn(chunks=chunks, chunk_ms=100, label=str(name_or_path))
 
 
-def build_turns(*, audio: str | None, text: str | None, turns: int) -> tuple[Turn, ...]:
-    """The turns of a session: ``turns`` copies of the text turn or of the audio (loaded once).
+def build_turns(
+    *, audio: str | None, text: str | None, turns: int, vad: bool = False
+) -> tuple[Turn, ...]:
+    """The turns of a session: ``turns`` copies of the text turn or of the audio (loaded once;
+    with ``vad``, followed by :data:`VAD_TRAILING_SILENCE_MS` of silence).
 
     Raises :class:`~realtime_harness.exceptions.UsageError` for an unknown sample or unreadable
     file, before anything connects.
@@ -329,7 +339,7 @@ def build_turns(*, audio: str | None, text: str | None, turns: int) -> tuple[Tur
         raise UsageError(f"--turns must be at least 1, got {turns}")
     if text is not None:
         return tuple(TextTurn(text) for _ in range(turns))
-    one = _audio_turn(audio or "greeting")
+    one = _audio_turn(audio or "greeting", VAD_TRAILING_SILENCE_MS if vad else 0)
     return tuple(one for _ in range(turns))
 
 
@@ -968,13 +978,15 @@ def _probe_result(sessions: list[SessionResult], final: SessionResult) -> ProbeR
 async def _probe_target(target: Target, options: ProbeOptions) -> ProbeResult:
     sessions: list[SessionResult] = []
     steps: list[tuple[str | None, tuple[Turn, ...]]]
+    vad = options.turn_detection is not None
     if options.escalate:
         steps = [
-            (name, build_turns(audio=audio, text=text, turns=1))
+            (name, build_turns(audio=audio, text=text, turns=1, vad=vad))
             for name, audio, text in ESCALATION_LADDER
         ]
     else:
-        steps = [(None, build_turns(audio=options.audio, text=options.text, turns=options.turns))]
+        turns = build_turns(audio=options.audio, text=options.text, turns=options.turns, vad=vad)
+        steps = [(None, turns)]
     final: SessionResult | None = None
     for name, turns in steps:
         final = await _run_step(target, _plan(options, target, turns), options, name, sessions)

@@ -22,6 +22,7 @@ from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageEr
 from realtime_harness.redact import forget_secrets, register_secret
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.sansio.script import AudioTurn
 from realtime_harness.target import AuthMode, Target
 from realtime_harness.testing import TraceBuilder
 from realtime_harness.transport import FakeClock, HandshakeInfo, MemoryTransport, Transport
@@ -539,3 +540,12 @@ async def test_unwritable_output_path_is_a_usage_error_before_connecting(
     with pytest.raises(UsageError, match=flag.replace("_", "-")):
         await run_probe(options_for(server, clock, **{flag: blocker / "sub" / "out"}))
     assert server.received == []
+
+
+def test_vad_turns_end_with_a_second_of_silence() -> None:
+    """Under server VAD the audio is followed by 1 s of silence so the server can end the turn."""
+    (plain,) = build_turns(audio="greeting", text=None, turns=1)
+    (padded,) = build_turns(audio="greeting", text=None, turns=1, vad=True)
+    assert isinstance(plain, AudioTurn)
+    assert isinstance(padded, AudioTurn)
+    assert padded.duration_ms == pytest.approx(plain.duration_ms + 1000)
