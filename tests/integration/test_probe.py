@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from realtime_harness.client import ProbeOptions, ProbeResult, mock_target, run_probe
-from realtime_harness.mock import Latency, MockServer
+from realtime_harness.mock import FaultKind, Latency, MockServer
 from realtime_harness.redact import forget_secrets
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.outcome import Outcome
@@ -219,6 +219,12 @@ async def test_every_mock_fault_is_classified(
             assert failure.error is not None
     else:
         assert name in [v.rule for v in result.violations]
+
+
+def test_every_fault_kind_of_the_mock_is_covered() -> None:
+    """A fault kind added to the mock fails here until the probe's classification is tested."""
+    covered = {spec.split(":")[0] for spec, _, _ in FAULTS} | {"slow_handshake"}
+    assert {kind.value for kind in FaultKind} <= covered
 
 
 @pytest.mark.asyncio
