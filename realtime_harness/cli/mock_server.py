@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ async def _serve(server: MockServer, stop_after: float | None) -> None:
             "choose another --port (0 picks a free one)",
             Outcome.USAGE,
         )
+    # Everything loaded so far (modules, schemas, samples) lives as long as the process: freezing
+    # it keeps the garbage collector's full passes, which pause every session, short.
+    gc.freeze()
     # The URL is the first line of output, flushed, so scripts can read it and connect.
     print(server.url, flush=True)
     try:

@@ -1,0 +1,313 @@
+#!/usr/bin/env python
+"""Capacity of the mock server: concurrent real-time sessions one mock process feeds on time.
+
+Method (``perf-limits.md`` §1b and §5): the server and the client run in separate processes, each
+pinned to its own core when the machine has two. Every session streams 100 ms input appends on an
+absolute 100 ms schedule and asks for a new response as soon as the last one is done, so the
+server streams audio at 1x (a 100 ms delta every 100 ms, with transcript deltas) for the whole
+run: full duplex. The server records the lateness of each of its own sends against its schedule.
+A load level passes when every session connected and the p99 lateness over the measured window is
+at most 10 ms.
+
+Baseline, measured in the same run: a minimal paced echo server on the same ``websockets`` stack
+(``compression=None``, orjson) that parses every client message and sends a same-size audio delta
+every 100 ms on an absolute schedule. Both servers are driven by the same client.
+
+For each server the load doubles from ``--start`` until a level fails, then one bisection step
+refines it. Prints each level, the two capacities and their ratio (goal: mock >= 0.5 x baseline).
+Runtime is about 1-2 minutes with the defaults.
+
+    python scripts/bench_mock.py [--start 100] [--max 3200] [--measure 3] [--warmup 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gc
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+
+P99_LIMIT_MS = 10.0
+AUDIO_B64 = base64.b64encode(b"\x01\x00" * 2400).decode()  # 100 ms of PCM16 at 24 kHz
+
+
+def pin(cpu: int) -> None:
+    """Pin this process to one core when the platform allows it."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+
+
+def p99(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+
+async def _serve(kind: str, pipe: Connection) -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    loop = asyncio.get_running_loop()
+    lateness: list[float] = []
+    if kind == "mock":
+        from realtime_harness.mock import Latency, MockServer
+
+        # The CLI's configuration: the bundled speech samples, paced at 1x, validator on.
+        mock = MockServer(
+            latency=Latency(response_s=0.0, first_delta_s=0.1, speed=1.0), record_lateness=True
+        )
+        await mock.start()
+        gc.freeze()  # as the mock-server CLI does after start
+        url = mock.url
+        lateness = mock.lateness
+    else:
+
+        async def echo(ws: ServerConnection) -> None:
+            latest = [AUDIO_B64]
+
+            async def reader() -> None:
+                async for message in ws:
+                    event = orjson.loads(message)
+                    if event.get("type") == "input_audio_buffer.append":
+                        latest[0] = event["audio"]
+
+            task = asyncio.create_task(reader())
+            start = loop.time()
+            n = 0
+            try:
+                while not task.done():
+                    n += 1
+                    due = start + n * 0.1
+                    await asyncio.sleep(max(0.0, due - loop.time()))
+                    event = {
+                        "type": "response.output_audio.delta",
+                        "event_id": f"event_{n}",
+                        "delta": latest[0],
+                    }
+                    await ws.send(orjson.dumps(event), text=True)
+                    lateness.append(loop.time() - due)
+            except Exception:  # the client went away
+                pass
+            finally:
+                task.cancel()
+
+        server = await serve(echo, "127.0.0.1", 0, compression=None, max_size=2**24)
+        url = f"ws://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}"
+    pipe.send(url)
+    while True:
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command == "mark":
+            lateness.clear()
+        elif command == "report":
+            values = list(lateness)
+            pipe.send(
+                {
+                    "p99_ms": p99(values) * 1000,
+                    "p50_ms": (statistics.median(values) * 1000) if values else float("nan"),
+                    "max_ms": max(values, default=float("nan")) * 1000,
+                    "sends": len(values),
+                }
+            )
+        elif command == "stop":
+            return
+
+
+def server_main(kind: str, pipe: Connection, cpu: int) -> None:
+    pin(cpu)
+    asyncio.run(_serve(kind, pipe))
+
+
+# --- client --------------------------------------------------------------------------------------
+
+
+async def _session(url: str, kind: str, stop: asyncio.Event, stats: dict[str, int]) -> None:
+    from websockets.asyncio.client import connect
+
+    loop = asyncio.get_running_loop()
+    async with connect(
+        url + "/v1/realtime?model=gpt-realtime",
+        additional_headers={"Authorization": "Bearer sk-bench"},
+        compression=None,
+        max_size=None,
+        open_timeout=60,
+    ) as ws:
+        if kind == "mock":
+            orjson.loads(await ws.recv())  # session.created
+            update = {
+                "type": "session.update",
+                "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+            }
+            await ws.send(orjson.dumps(update), text=True)
+            while orjson.loads(await ws.recv())["type"] != "session.updated":
+                pass
+        stats["connected"] += 1
+        append = orjson.dumps({"type": "input_audio_buffer.append", "audio": AUDIO_B64})
+        turn = [
+            orjson.dumps({"type": "input_audio_buffer.commit"}),
+            orjson.dumps({"type": "response.create"}),
+        ]
+
+        async def reader() -> None:
+            async for message in ws:
+                stats["received"] += 1
+                if kind == "mock" and '"response.done"' in message[:40]:
+                    for frame in turn:
+                        await ws.send(frame, text=True)
+
+        task = asyncio.create_task(reader())
+        start = loop.time() + random.random() * 0.1  # spread the sessions' phases
+        n = 0
+        while not stop.is_set() and not task.done():
+            n += 1
+            await asyncio.sleep(max(0.0, start + n * 0.1 - loop.time()))
+            await ws.send(append, text=True)
+            if n == 3 and kind == "mock":  # the first turn; later ones follow response.done
+                for frame in turn:
+                    await ws.send(frame, text=True)
+        task.cancel()
+
+
+async def _client(url: str, kind: str, n: int, ready: Any, done: Any, pipe: Connection) -> None:
+    stop = asyncio.Event()
+    stats = {"connected": 0, "received": 0, "errors": 0}
+
+    async def guarded() -> None:
+        try:
+            await _session(url, kind, stop, stats)
+        except Exception:
+            stats["errors"] += 1
+
+    tasks = []
+    for _ in range(n):
+        tasks.append(asyncio.create_task(guarded()))
+        await asyncio.sleep(0.001)  # ~1,000 handshakes/s, gentle on both sides
+    loop = asyncio.get_running_loop()
+    while stats["connected"] + stats["errors"] < n:  # noqa: ASYNC110  # polling a counter is fine here
+        await asyncio.sleep(0.05)
+    ready.set()
+    await loop.run_in_executor(None, done.wait)
+    stop.set()
+    await asyncio.wait(tasks, timeout=5)
+    pipe.send(stats)
+
+
+def client_main(
+    url: str, kind: str, n: int, ready: Any, done: Any, pipe: Connection, cpu: int
+) -> None:
+    pin(cpu)
+    asyncio.run(_client(url, kind, n, ready, done, pipe))
+
+
+# --- orchestration -------------------------------------------------------------------------------
+
+
+def run_level(
+    kind: str, url: str, server: Connection, n: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    ready, done = ctx.Event(), ctx.Event()
+    receive, send = ctx.Pipe(duplex=False)
+    client = ctx.Process(target=client_main, args=(url, kind, n, ready, done, send, 1))
+    client.start()
+    if not ready.wait(timeout=120):
+        client.kill()
+        return {"n": n, "ok": False, "p99_ms": float("nan"), "why": "connect timeout"}
+    time.sleep(args.warmup)
+    server.send("mark")
+    time.sleep(args.measure)
+    server.send("report")
+    result = server.recv()
+    done.set()
+    stats = receive.recv() if receive.poll(30) else {"connected": 0, "errors": n}
+    client.join(timeout=30)
+    ok = stats["connected"] == n and stats["errors"] == 0 and result["p99_ms"] <= P99_LIMIT_MS
+    result.update(n=n, ok=ok, **stats)
+    time.sleep(0.5)  # let the closed sessions drain before the next level
+    return result
+
+
+def capacity(kind: str, args: argparse.Namespace) -> tuple[int, list[dict[str, Any]]]:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=server_main, args=(kind, child, 0))
+    server.start()
+    url = parent.recv()
+    levels: list[dict[str, Any]] = []
+    try:
+        n, passed, failed = args.start, 0, 0
+        while n <= args.max:
+            result = run_level(kind, url, parent, n, args)
+            levels.append(result)
+            print(
+                f"  {kind:8s} sessions={n:5d} p99={result['p99_ms']:7.2f} ms "
+                f"p50={result.get('p50_ms', float('nan')):6.2f} ms "
+                f"max={result.get('max_ms', float('nan')):7.1f} ms "
+                f"sends={result.get('sends', 0):7d} connected={result.get('connected', 0)} "
+                f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}",
+                flush=True,
+            )
+            if not result["ok"]:
+                failed = n
+                break
+            passed = n
+            n *= 2
+        if failed and passed:
+            middle = (passed + failed) // 2
+            result = run_level(kind, url, parent, middle, args)
+            levels.append(result)
+            print(
+                f"  {kind:8s} sessions={middle:5d} p99={result['p99_ms']:7.2f} ms "
+                f"{'PASS' if result['ok'] else 'FAIL'}",
+                flush=True,
+            )
+            if result["ok"]:
+                passed = middle
+        return passed, levels
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+        if server.is_alive():
+            server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--start", type=int, default=100, help="first load level (sessions)")
+    parser.add_argument("--max", type=int, default=3200, help="highest load level tried")
+    parser.add_argument("--measure", type=float, default=3.0, help="seconds measured per level")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(
+        f"python {sys.version.split()[0]}, {cores} cores, server pinned to cpu 0, client to cpu 1;"
+        f" pass = all connected and p99 send lateness <= {P99_LIMIT_MS:g} ms"
+    )
+    started = time.monotonic()
+    print("baseline: minimal paced echo server (websockets, no compression)")
+    baseline, _ = capacity("echo", args)
+    print("mock: MockServer (behaviour, validator, logs), 1x audio, full duplex")
+    mock, _ = capacity("mock", args)
+    ratio = mock / baseline if baseline else float("nan")
+    print(f"baseline capacity: {baseline} sessions")
+    print(f"mock capacity:     {mock} sessions")
+    print(f"ratio mock/baseline: {ratio:.2f} (goal >= 0.5)")
+    print(f"runtime: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
