@@ -103,6 +103,17 @@ _RETRY_STATUSES = frozenset({429, 503})
 #: Error codes inside an ``error`` event or a failed ``response.done`` that are transient.
 _TRANSIENT_CODES = frozenset({"rate_limit_exceeded"})
 _CONNECTION_KINDS = frozenset({"close", "timeout", "handshake", "connect"})
+#: Error codes the server follows with a close (protocol §4.4).
+_FATAL_CODES = frozenset(
+    {
+        "invalid_api_key",
+        "beta_api_shape_disabled",
+        "missing_model",
+        "invalid_model",
+        "model_not_found",
+        "session_expired",
+    }
+)
 #: A broken stream can break one rule hundreds of times; the log shows the first few.
 _MAX_VIOLATION_LINES = 5
 _REQUEST_ID_HEADERS = ("apim-request-id", "x-request-id", "x-ms-request-id", "x-ms-region")
@@ -737,9 +748,9 @@ def _finish(
         for f in [*report.failures, *own]
     ]
     real = [f for f in failures if not f.benign]
-    explained = any(f.kind in ("error_event", "response_failed") for f in real)
     connection = any(
-        f.kind in _CONNECTION_KINDS and not (f.kind == "close" and explained) for f in real
+        f.kind in _CONNECTION_KINDS and not (f.kind == "close" and _explained(f, real))
+        for f in real
     )
     outcome = Outcome.combine(
         violations=bool(violations), failures=bool(real), connection=connection
@@ -786,6 +797,20 @@ def _finish(
     )
     _report_failures(state, result)
     return result
+
+
+def _explained(close: Failure, failures: list[Failure]) -> bool:
+    """Whether a close is the announced end of an error the server reported first.
+
+    OpenAI closes after a fatal error with reason ``<type>.<code>`` (protocol §1.4); such a close
+    is part of that server failure (exit 1), not a connection failure (exit 4).
+    """
+    reason = close.close_reason or ""
+    for failure in failures:
+        code = failure.error.code if failure.error else None
+        if failure.kind == "error_event" and code and (code in _FATAL_CODES or code in reason):
+            return True
+    return False
 
 
 def _retry_decision(

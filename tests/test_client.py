@@ -549,3 +549,22 @@ def test_vad_turns_end_with_a_second_of_silence() -> None:
     assert isinstance(plain, AudioTurn)
     assert isinstance(padded, AudioTurn)
     assert padded.duration_ms == pytest.approx(plain.duration_ms + 1000)
+
+
+@pytest.mark.asyncio
+async def test_drop_after_an_unrelated_error_is_still_a_connection_failure(
+    clock: FakeClock,
+) -> None:
+    """A non-fatal error event, then a drop: the drop is not explained by it (exit 4)."""
+    server = ScriptedServer(Dialect.GA, clock)
+
+    def respond(event: Event) -> Any:
+        server._deliver(server.build.response("audio")[:3])
+        server._deliver(server.build.error(None, error_type="server_error"))
+        return ("close", 1006, "")
+
+    server.on["response.create"] = respond
+    result = await run_probe(options_for(server, clock))
+    assert sorted(f.kind for f in result.failures) == ["close", "error_event"]
+    assert result.outcome is Outcome.CONNECTION
+    assert result.sessions[0].retryable
