@@ -596,15 +596,17 @@ async def run_session(
         for reply in script.receive(event, now):
             await send(reply)
 
+    shown = (0, 0)
     try:
         script.start(clock())
         while not script.finished:
             for event in script.poll(clock()):
                 await send(event)
-            if event_progress := options.on_progress:
-                sent, total = script.progress()
-                if total:
-                    event_progress("stream", sent, total)
+            if options.on_progress is not None:
+                progress = script.progress()
+                if progress[1] and progress != shown:  # report changes only
+                    shown = progress
+                    options.on_progress("stream", *progress)
             if script.finished:
                 break
             wake = script.next_wakeup()

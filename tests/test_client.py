@@ -568,3 +568,14 @@ async def test_drop_after_an_unrelated_error_is_still_a_connection_failure(
     assert sorted(f.kind for f in result.failures) == ["close", "error_event"]
     assert result.outcome is Outcome.CONNECTION
     assert result.sessions[0].retryable
+
+
+@pytest.mark.asyncio
+async def test_progress_is_reported_once_per_chunk(clock: FakeClock) -> None:
+    """on_progress sees each chunk count once, ending at the total."""
+    seen: list[tuple[int, int]] = []
+    server = ScriptedServer(Dialect.GA, clock)
+    await run_probe(
+        options_for(server, clock, on_progress=lambda kind, sent, total: seen.append((sent, total)))
+    )
+    assert seen == [(k, 28) for k in range(1, 29)]
