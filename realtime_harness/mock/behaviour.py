@@ -168,9 +168,14 @@ class Latency:
     rate_limits_after_s: float = 0.043
 
     @classmethod
-    def fast(cls) -> Latency:
-        """No waiting at all: every response is sent at once (unit and integration tests)."""
-        return cls(response_s=0.0, first_delta_s=0.0, speed=0.0, rate_limits_after_s=0.0)
+    def fast(cls, hold_s: float = 0.0) -> Latency:
+        """For tests: each response is sent at once, ``hold_s`` after ``response.created``.
+
+        With the default 0 a response is over before the client can act on it. A small
+        ``hold_s`` (0.05) keeps it *active* for a moment, as a real one always is, so that a second
+        ``response.create``, a ``response.cancel`` or VAD barge-in sent right after still races it.
+        """
+        return cls(response_s=0.0, first_delta_s=hold_s, speed=0.0, rate_limits_after_s=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1588,7 +1593,7 @@ class SessionBehaviour:
                 _Entry(
                     at + self.latency.rate_limits_after_s,
                     SendEvent(self._rate_limits(usage["total_tokens"]), 0.0),
-                    None,
+                    run,
                     ("rate_limits", None),
                 )
             )

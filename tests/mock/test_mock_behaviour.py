@@ -449,3 +449,50 @@ def test_items_can_be_created_retrieved_truncated_and_deleted(dialect: Dialect) 
         "error",
     ]
     assert more[-1]["error"]["event_id"] == "gone"
+
+
+@DIALECTS
+def test_fast_latency_can_hold_a_response_active_for_races(dialect: Dialect) -> None:
+    """Latency.fast(hold_s) keeps a response active so a create right after it is refused."""
+    b = behaviour(dialect, latency=Latency.fast(hold_s=0.05))
+    events = events_of(b, 0.0)
+    for event in turn(dialect):
+        b.receive(event, 1.0)
+    b.receive({"type": "response.create", "event_id": "evt_race"}, 1.01)
+    b.receive({"type": "response.cancel"}, 1.02)
+    events += events_of(b, 2.0)
+    error = by_type(events, "error")[0]["error"]
+    assert error["code"] == "conversation_already_has_active_response"
+    done = by_type(events, "response.done")[0]["response"]
+    assert done["status"] == "cancelled"
+    assert done["output"] == []  # cancelled before any output item, as observed (§3.2)
+    assert types(events).count("rate_limits.updated") == 1
+    assert check_events(events, dialect).violations == []
+
+
+@pytest.mark.parametrize(("fmt", "size"), [("audio/pcmu", 800), ("audio/pcma", 800)])
+def test_g711_output_is_8khz_bytes_per_delta(fmt: str, size: int) -> None:
+    """A G.711 output format streams 8 kHz one-byte samples: 800 bytes per 100 ms delta."""
+    b = behaviour(Dialect.GA, voices=(tone_voice(0.5, "G seven eleven."),))
+    update = manual_update(Dialect.GA)
+    update["session"]["audio"]["output"] = {"format": {"type": fmt}}  # type: ignore[index]
+    events = run_all(b, [update, *appends(silence(300)), COMMIT, CREATE])
+    deltas = by_type(events, "response.output_audio.delta")
+    assert [len(base64.b64decode(str(e["delta"]))) for e in deltas] == [size] * 5
+    created = by_type(events, "response.created")[0]["response"]
+    assert created["audio"]["output"]["format"] == {"type": fmt}
+    assert check_events(events, Dialect.GA).outcome is Outcome.CLEAN
+
+
+@DIALECTS
+def test_out_of_band_response_does_not_block_or_join_the_conversation(dialect: Dialect) -> None:
+    """conversation:none runs beside an active response and adds no conversation items."""
+    b = behaviour(dialect, latency=Latency.fast(hold_s=0.05))
+    events_of(b, 0.0)
+    for event in turn(dialect):
+        b.receive(event, 1.0)
+    b.receive({"type": "response.create", "response": {"conversation": "none"}}, 1.01)
+    events = events_of(b, 2.0)
+    assert "error" not in types(events)
+    dones = [e["response"] for e in by_type(events, "response.done")]
+    assert sorted(d["conversation_id"] is None for d in dones) == [False, True]
