@@ -101,6 +101,14 @@ def mock_server(
             min=0,
         ),
     ] = 1.0,
+    first_delta_ms: Annotated[
+        float,
+        typer.Option(help="Time from response.created to the first delta, in ms.", min=0),
+    ] = 250.0,
+    jitter_ms: Annotated[
+        float,
+        typer.Option(help="Extra random (seeded) delay of up to this many ms per delta.", min=0),
+    ] = 0.0,
     stop_after: Annotated[
         float | None,
         typer.Option(help="Stop the server after this many seconds (default: run until Ctrl-C)."),
@@ -122,7 +130,9 @@ def mock_server(
             seed=seed,
             host=host,
             port=port,
-            latency=Latency(speed=speed),
+            latency=Latency(
+                speed=speed, first_delta_s=first_delta_ms / 1000, jitter_s=jitter_ms / 1000
+            ),
             max_session_s=max_seconds,
             require_key=require_key,
             ledger_path=ledger,

@@ -494,6 +494,8 @@ class SessionBehaviour:
                 entry.run.done = True
                 if self.active is entry.run:
                     self.active = None
+                # finished responses are never looked up again; an hour-long session keeps none
+                self._runs = [r for r in self._runs if not r.done]
             if entry.record is not None:
                 self._outbox.append(self._fault_record(entry))
                 continue
@@ -1625,6 +1627,7 @@ class SessionBehaviour:
         run.done = True
         if self.active is run:
             self.active = None
+        self._runs = [r for r in self._runs if not r.done]
 
     def _on_response_cancel(
         self, event: Mapping[str, Any], now: float, client_id: str | None

@@ -66,9 +66,11 @@ log = logging.getLogger("realtime_harness.mock")
 MAX_FRAME = 16 * 1024 * 1024
 #: Model names that are not realtime-capable (an Azure deployment of such a model answers 400).
 _NOT_REALTIME = ("whisper", "transcribe", "tts", "embedding", "dall-e")
-#: Cap of the shared ``received`` log; per-session logs are capped as well.
+#: Caps that keep a long soak in bounded memory: the shared ``received`` log keeps the last
+#: 100,000 client events, ``sessions`` the last 500 session logs, each with its first 2,000 events.
 _RECEIVED_CAP = 100_000
-_SESSION_RECEIVED_CAP = 10_000
+_SESSIONS_CAP = 500
+_SESSION_RECEIVED_CAP = 2_000
 
 
 class SessionLike(Protocol):
@@ -195,7 +197,7 @@ class MockServer:
         self._ledger = Ledger(ledger_path)
         self._lock = threading.Lock()
         self._received: deque[bytes] = deque(maxlen=_RECEIVED_CAP)
-        self._sessions: list[SessionLog] = []
+        self._sessions: deque[SessionLog] = deque(maxlen=_SESSIONS_CAP)
         self._errors: list[BaseException] = []
         self.lateness: list[float] = []
         self._counter = 0
@@ -222,14 +224,15 @@ class MockServer:
 
     @property
     def received(self) -> list[dict[str, Any]]:
-        """Client events received by all sessions, in arrival order (audio elided)."""
+        """Client events received by all sessions, in arrival order (audio elided; the last
+        100,000)."""
         with self._lock:
             raw = list(self._received)
         return [orjson.loads(item) for item in raw]
 
     @property
     def sessions(self) -> list[SessionLog]:
-        """One log per session, in connection order."""
+        """One log per session, in connection order (the last 500)."""
         with self._lock:
             return list(self._sessions)
 

@@ -8,7 +8,16 @@ import random
 
 import orjson
 import pytest
-from mock_testkit import FAST, SHORT, Client, appends, manual_update, open_client, silence
+from mock_testkit import (
+    FAST,
+    SHORT,
+    Client,
+    appends,
+    check_openai,
+    manual_update,
+    open_client,
+    silence,
+)
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_harness.exceptions import UsageError
@@ -125,6 +134,7 @@ async def test_failed_response_done_after_k_deltas_matches_the_ledger(
         await turn(client, dialect)
         await client.until("response.done")
     [record] = server.ledger
+    check_openai(client.events, dialect)  # a failed response is still well-formed
     report = validate_events(client.events, dialect)
     assert report.violations == []
     [failure] = report.failures
@@ -151,6 +161,7 @@ async def test_error_event_is_seen_with_the_ledgers_event_id_and_the_session_goe
         await turn(client)
         await client.until("response.done")
     [record] = server.ledger
+    check_openai(client.events, Dialect.GA)
     errors = [e for e in client.events if e["type"] == "error"]
     assert [e["event_id"] for e in errors] == [record.event_id]
     assert errors[0]["error"]["type"] == "server_error"  # type: ignore[index]
