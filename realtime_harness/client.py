@@ -448,7 +448,6 @@ class _Session:
     closed_by: Literal["client", "server"] | None = None
     close_code: int | None = None
     close_reason: str | None = None
-    first_server_type: str | None = None
 
 
 async def _default_connect(options: ProbeOptions) -> TransportFactory:
@@ -582,8 +581,6 @@ async def run_session(
         if not isinstance(event, dict):
             validator.bad_line(state.server_frames, "server frame is not a JSON object")
             return
-        if state.first_server_type is None:
-            state.first_server_type = _str(event.get("type")) or ""
         validator.server_event(event, line=None, t=round(t, 6))
         if recorder is not None:
             recorder.frame(t, "server", event)
@@ -738,11 +735,6 @@ def _finish(
     report = validator.finish()
     session_id = script.session_id or report.session_id
     violations = list(report.violations)
-    if state.first_server_type == "error" and state.closed_by == "server":
-        # OpenAI rejects a bad key, model or beta header with an error as the first and only
-        # event, then a close (protocol §1.4): the server's documented way to refuse, so it is
-        # the error's failure, not a first-event-session-created violation.
-        violations = [v for v in violations if v.rule != "first-event-session-created"]
     # The validator saw the error events and failed responses; the client adds what only the
     # connection knows (close, timeout, handshake, connect). Fill in the session id found later.
     failures = [

@@ -142,6 +142,17 @@ def test_first_event_must_be_session_created(build: TraceBuilder) -> None:
     assert rules_of(events[1:]) == [R.FIRST_EVENT.name]
 
 
+def test_refusal_error_may_come_before_session_created(build: TraceBuilder) -> None:
+    """A bad key is refused with an error as the first and only event: a failure, no violation."""
+    refused = build.error("invalid_api_key")
+    report = validate_events(refused)
+    assert report.violations == []
+    assert report.failures[0].error is not None
+    assert report.failures[0].error.code == "invalid_api_key"
+    assert rules_of([*refused, *clean_session(build)]) == []
+    assert rules_of([*refused, *build.rate_limits()]) == [R.FIRST_EVENT.name]
+
+
 def test_session_created_twice(build: TraceBuilder) -> None:
     """A second session.created breaks session-created-once."""
     events = [*build.session_created(), *build.session_created()]

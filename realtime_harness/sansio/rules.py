@@ -67,8 +67,8 @@ BAD_LINE = _rule(
 FIRST_EVENT = _rule(
     "first-event-session-created",
     "server",
-    "The first server event is session.created.",
-    "§3.1, §3.7.1",
+    "The first server event is session.created (errors refusing the session may precede it).",
+    "§1.4, §3.1, §3.7.1",
 )
 SESSION_CREATED_ONCE = _rule(
     "session-created-once", "server", "session.created is sent once per connection.", "§3.1"

@@ -211,6 +211,7 @@ class Validator:
         self.events = 0
         self.violations_dropped = 0
         self._server_events = 0
+        self._first_seen = False
         self._session_created = False
         self._event_ids = _Window(self.EVENT_ID_WINDOW)
         self._responses: dict[str, _Response] = {}
@@ -280,10 +281,19 @@ class Validator:
         entry = R.SERVER_ROLES.get(etype)
         role = entry[0] if entry else None
         self._server_events += 1
-        if self._server_events == 1 and role is not Role.SESSION_CREATED:
-            self._violate(
-                R.FIRST_EVENT, f"first server event is {etype}, not session.created", event, line, t
-            )
+        # A server that refuses the session (bad key, model or beta header) sends an error as
+        # its first and only event, then closes (§1.4): errors before session.created are the
+        # server's documented refusal, reported as failures, not as a broken first event.
+        if not self._first_seen and role is not Role.ERROR:
+            self._first_seen = True
+            if role is not Role.SESSION_CREATED:
+                self._violate(
+                    R.FIRST_EVENT,
+                    f"first server event is {etype}, not session.created",
+                    event,
+                    line,
+                    t,
+                )
         eid = event.get("event_id")
         if isinstance(eid, str):
             if eid in self._event_ids:
