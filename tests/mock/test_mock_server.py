@@ -297,3 +297,22 @@ async def test_a_real_sample_is_spoken_at_real_time_pace() -> None:
                 assert base64.b64decode(str(event["delta"]))
     assert len(arrivals) == 5
     assert 0.35 <= arrivals[-1] - arrivals[0] <= 0.8  # 4 intervals of 100 ms, loopback slack
+
+
+@pytest.mark.asyncio
+async def test_check_reraises_the_servers_own_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug inside the mock (not an injected fault) is re-raised by check() in the test."""
+    from realtime_harness.mock.behaviour import SessionBehaviour
+
+    def broken(self: SessionBehaviour, *args: object, **kw: object) -> None:
+        raise RuntimeError("mock bug")
+
+    monkeypatch.setattr(SessionBehaviour, "receive", broken)
+    async with server() as mock, open_client(mock.url) as ws:
+        client = Client(ws)
+        await client.until("session.created")
+        await client.send({"type": "input_audio_buffer.clear"})
+        with pytest.raises(ConnectionClosed):
+            await client.recv()
+    with pytest.raises(RuntimeError, match="mock bug"):
+        mock.check()
