@@ -425,6 +425,7 @@ class SessionBehaviour:
         self._vad: EnergyVad | None = None
         self._vad_item: str | None = None
         self._audio_pos_ms = 0.0
+        self._idle_token = 0
         self._tokens_remaining = 40_000
         self._configure_vad()
         start = [
@@ -496,6 +497,10 @@ class SessionBehaviour:
                     self.active = None
                 # finished responses are never looked up again; an hour-long session keeps none
                 self._runs = [r for r in self._runs if not r.done]
+                self._arm_idle_timeout(entry.at, entry.run)
+            if entry.effect is not None and entry.effect[0] == "idle":
+                self._idle_timeout(entry.at, entry.effect[1])
+                continue
             if entry.record is not None:
                 self._outbox.append(self._fault_record(entry))
                 continue
@@ -529,6 +534,40 @@ class SessionBehaviour:
             self._outbox.append(action)
         if self.closed or self.stalled:
             self._heap.clear()
+
+    def _arm_idle_timeout(self, done_at: float, run: _Run) -> None:
+        """GA ``idle_timeout_ms``: count from when the answer's audio has finished playing."""
+        vad = S.turn_detection(self.dialect, self.session) or {}
+        idle = vad.get("idle_timeout_ms")
+        if self.dialect is not Dialect.GA or vad.get("type") != "server_vad" or not idle:
+            return
+        at = done_at + run.progress.audio_ms / 1000.0 + float(idle) / 1000.0
+        token = self._idle_token
+        self._push([_Entry(at, None, effect=("idle", (token, self._audio_pos_ms)))])
+
+    def _idle_timeout(self, now: float, armed: tuple[int, float]) -> None:
+        """No speech since the answer ended: timeout_triggered, commit the silence, answer."""
+        token, start_ms = armed
+        if token != self._idle_token or self.active is not None or self._vad is None:
+            return
+        item_id = new_id("item", self.rng)
+        self._push(
+            [
+                _Entry(
+                    now,
+                    self._send(
+                        "input_audio_buffer.timeout_triggered",
+                        audio_start_ms=int(start_ms),
+                        audio_end_ms=int(self._audio_pos_ms),
+                        item_id=item_id,
+                    ),
+                )
+            ]
+        )
+        self._vad.reset()
+        self._vad_item = None
+        self._commit(now, item_id)
+        self._start_response(None, now, None)
 
     def _stream_step(self, entry: _Entry, stream: _Stream, run: _Run) -> None:
         """Emit a stream's next delta and put the stream back for the one after."""
@@ -857,6 +896,7 @@ class SessionBehaviour:
         for change in self._vad.feed(pcm):
             if change.kind == "start":
                 self._vad_item = new_id("item", self.rng)
+                self._idle_token += 1
                 self._push(
                     [
                         _Entry(
@@ -912,6 +952,7 @@ class SessionBehaviour:
         self._commit(now, item_id)
 
     def _commit(self, now: float, item_id: str) -> None:
+        self._idle_token += 1
         at = now + self.latency.reply_s
         chunks = self._chunks
         ms = int(self._buffer_ms)
@@ -1209,6 +1250,7 @@ class SessionBehaviour:
             self.call_ids.add(run.call_id)
         if in_conversation:
             self.active = run
+            self._idle_token += 1
         self._runs.append(run)
         entries = self._schedule(run, voice, now + self.latency.response_s)
         self._push(self._with_faults(entries, FaultPhase.RESPONSE, now, run))

@@ -496,3 +496,45 @@ def test_out_of_band_response_does_not_block_or_join_the_conversation(dialect: D
     assert "error" not in types(events)
     dones = [e["response"] for e in by_type(events, "response.done")]
     assert sorted(d["conversation_id"] is None for d in dones) == [False, True]
+
+
+def test_idle_timeout_triggers_a_commit_and_an_answer_after_silence() -> None:
+    """GA idle_timeout_ms: silence after an answer's audio ends gives timeout_triggered + answer."""
+    voice = tone_voice(0.5, "Hello.")
+    b = behaviour(Dialect.GA, voices=(voice,))
+    vad = {"type": "server_vad", "idle_timeout_ms": 5000}
+    update = {
+        "type": "session.update",
+        "session": {"type": "realtime", "audio": {"input": {"turn_detection": vad}}},
+    }
+    events = events_of(b, 0.0)
+    for event in [update, *appends(silence(500) + voice.pcm + silence(500))]:
+        b.receive(event, 1.0)
+    events += events_of(b, 10.0)
+    # the turn's answer at 1 s, then the idle answer 0.5 s (its audio) + 5 s later; it re-arms
+    assert types(events).count("response.done") == 2
+    assert b.next_deadline() == pytest.approx(6.5 + 0.5 + 5.0)
+    names = types(events)
+    triggered = names.index("input_audio_buffer.timeout_triggered")
+    assert names[triggered + 1] == "input_audio_buffer.committed"
+    assert events[triggered]["item_id"] == events[triggered + 1]["item_id"]
+    assert check_events(events, Dialect.GA).violations == []
+
+
+def test_speech_before_the_idle_timeout_cancels_it() -> None:
+    """A new turn before idle_timeout_ms passes means no timeout_triggered."""
+    voice = tone_voice(0.5, "Hello.")
+    b = behaviour(Dialect.GA, voices=(voice,))
+    vad = {"type": "server_vad", "idle_timeout_ms": 5000}
+    update = {
+        "type": "session.update",
+        "session": {"type": "realtime", "audio": {"input": {"turn_detection": vad}}},
+    }
+    events = events_of(b, 0.0)
+    for event in [update, *appends(silence(500) + voice.pcm + silence(500))]:
+        b.receive(event, 1.0)
+    events += events_of(b, 3.0)
+    for event in appends(voice.pcm + silence(500)):
+        b.receive(event, 3.0)
+    events += events_of(b, 5.9)
+    assert "input_audio_buffer.timeout_triggered" not in types(events)
