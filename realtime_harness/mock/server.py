@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import threading
 import time
@@ -55,7 +56,6 @@ from realtime_harness.mock.voices import Voice
 from realtime_harness.redact import redact_url
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.ids import new_id
-from realtime_harness.sansio.recording import elide_audio
 from realtime_harness.sansio.validator import Validator, Violation
 
 __all__ = ["MockServer", "SessionLike", "SessionLog"]
@@ -525,9 +525,10 @@ class MockServer:
                 self._sessions.append(record)
             validator = Validator(hs.dialect) if self.validate else None
             wake = asyncio.Event()
-            reader = asyncio.create_task(self._read(ws, session, record, validator, wake))
+            waker = _Waker()
+            reader = asyncio.create_task(self._read(ws, session, record, validator, wake, waker))
             try:
-                await self._drive(ws, session, record, validator, wake, reader)
+                await self._drive(ws, session, record, validator, wake, reader, waker)
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -571,6 +572,7 @@ class MockServer:
         record: SessionLog,
         validator: Validator | None,
         wake: asyncio.Event,
+        waker: _Waker,
     ) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -584,7 +586,7 @@ class MockServer:
                 except orjson.JSONDecodeError:
                     event = None
                 logged = orjson.dumps(
-                    elide_audio(event) if event is not None else {"unparsed": raw[:200]}
+                    _elided(event) if event is not None else {"unparsed": raw[:200]}
                 )
                 with self._lock:
                     self._received.append(logged)
@@ -593,7 +595,11 @@ class MockServer:
                 if validator is not None and event is not None:
                     validator.client_event(event)
                 session.receive(event, now, raw=raw)
-                wake.set()
+                # Wake the sender only when this event made something due sooner than it will
+                # wake anyway: most appends produce nothing, and a wake-up costs a task switch.
+                deadline = session.next_deadline()
+                if deadline is not None and deadline < waker.armed:
+                    wake.set()
         finally:
             wake.set()
 
@@ -605,10 +611,12 @@ class MockServer:
         validator: Validator | None,
         wake: asyncio.Event,
         reader: asyncio.Task[None],
+        waker: _Waker,
     ) -> None:
         loop = asyncio.get_running_loop()
         lateness = self.lateness if self.record_lateness else None
         timer: asyncio.TimerHandle | None = None
+        waker.armed = -math.inf
         while True:
             for action in session.poll(loop.time()):
                 if isinstance(action, SendEvent):
@@ -644,7 +652,9 @@ class MockServer:
                 if timer is not None:
                     timer.cancel()
                 timer = loop.call_at(deadline, _fire, wake)
+            waker.armed = timer.when() if timer is not None else math.inf
             await wake.wait()
+            waker.armed = -math.inf  # while sending, any new client event wakes us again
             wake.clear()
             if timer is not None and (timer.cancelled() or timer.when() <= loop.time()):
                 timer = None
@@ -652,6 +662,25 @@ class MockServer:
 
 def _fire(wake: asyncio.Event) -> None:
     wake.set()
+
+
+class _Waker:
+    """When the sender will wake next (-inf while it is busy), shared with the reader."""
+
+    __slots__ = ("armed",)
+
+    def __init__(self) -> None:
+        self.armed = -math.inf
+
+
+def _elided(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The event for the received log: audio replaced by its length (no hash, unlike recordings:
+    the log is for tests and the session line, and hashing 6 KB per append is the costliest part
+    of logging it)."""
+    audio = event.get("audio")
+    if isinstance(audio, str) and str(event.get("type", "")).endswith("append"):
+        return {**event, "audio": {"elided": True, "chars": len(audio)}}
+    return event
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
