@@ -11,7 +11,8 @@ at most 10 ms.
 
 Baseline, measured in the same run: a minimal paced echo server on the same ``websockets`` stack
 (``compression=None``, orjson) that parses every client message and sends a same-size audio delta
-every 100 ms on an absolute schedule. Both servers are driven by the same client.
+every 100 ms on an absolute schedule. Both servers run with the CLI's garbage-collector settings
+(``tune_gc_for_serving``) and are driven by the same client.
 
 For each server the load doubles from ``--start`` until a level fails, then one bisection step
 refines it. Prints each level, the two capacities and their ratio (goal: mock >= 0.5 x baseline).
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import gc
 import multiprocessing as mp
 import os
 import random
@@ -70,7 +70,6 @@ async def _serve(kind: str, pipe: Connection) -> None:
             latency=Latency(response_s=0.0, first_delta_s=0.1, speed=1.0), record_lateness=True
         )
         await mock.start()
-        gc.freeze()  # as the mock-server CLI does after start
         url = mock.url
         lateness = mock.lateness
     else:
@@ -126,7 +125,11 @@ async def _serve(kind: str, pipe: Connection) -> None:
 
 
 def server_main(kind: str, pipe: Connection, cpu: int) -> None:
+    from realtime_harness.mock.server import tune_gc_for_serving
+
     pin(cpu)
+    # Both servers get the garbage-collector settings the mock-server CLI uses.
+    tune_gc_for_serving()
     asyncio.run(_serve(kind, pipe))
 
 
@@ -222,7 +225,7 @@ def run_level(
     receive, send = ctx.Pipe(duplex=False)
     client = ctx.Process(target=client_main, args=(url, kind, n, ready, done, send, 1))
     client.start()
-    if not ready.wait(timeout=120):
+    if not ready.wait(timeout=max(20.0, n / 100)):
         client.kill()
         return {"n": n, "ok": False, "p99_ms": float("nan"), "why": "connect timeout"}
     time.sleep(args.warmup)
@@ -288,8 +291,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--start", type=int, default=100, help="first load level (sessions)")
-    parser.add_argument("--max", type=int, default=3200, help="highest load level tried")
-    parser.add_argument("--measure", type=float, default=3.0, help="seconds measured per level")
+    parser.add_argument("--max", type=int, default=2400, help="highest load level tried")
+    parser.add_argument("--measure", type=float, default=2.5, help="seconds measured per level")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     args = parser.parse_args()
     cores = os.cpu_count() or 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import typer
 from realtime_harness.cli._app import app, fail, one_line_errors
 from realtime_harness.mock.behaviour import Latency
 from realtime_harness.mock.faults import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
-from realtime_harness.mock.server import MockServer, SessionLog
+from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.sansio.outcome import Outcome
 
@@ -41,9 +40,8 @@ async def _serve(server: MockServer, stop_after: float | None) -> None:
             "choose another --port (0 picks a free one)",
             Outcome.USAGE,
         )
-    # Everything loaded so far (modules, schemas, samples) lives as long as the process: freezing
-    # it keeps the garbage collector's full passes, which pause every session, short.
-    gc.freeze()
+    # This process only serves sessions: keep the collector's full passes short and rare.
+    tune_gc_for_serving()
     # The URL is the first line of output, flushed, so scripts can read it and connect.
     print(server.url, flush=True)
     try:
