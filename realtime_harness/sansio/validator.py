@@ -703,15 +703,22 @@ class Validator:
                 t,
             )
 
+    def _arguments_item(
+        self, event: Mapping[str, Any], line: int | None, t: float | None, what: str
+    ) -> _Item | None:
+        """The open function-call item whose arguments are still streaming, or None."""
+        state = self._active(event, line, t)
+        record = self._open_item(event, state, line, t) if state else None
+        if record is not None and record.arguments_done:
+            self._violate(R.ARGUMENTS_NOT_OPEN, f"{what} after arguments .done", event, line, t)
+            return None
+        return record
+
     def _args_delta(
         self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
     ) -> None:
-        state = self._active(event, line, t)
-        record = self._open_item(event, state, line, t) if state else None
+        record = self._arguments_item(event, line, t, "arguments delta")
         if record is None:
-            return
-        if record.arguments_done:
-            self._violate(R.ARGUMENTS_NOT_OPEN, "arguments delta after .done", event, line, t)
             return
         delta = event.get("delta")
         if isinstance(delta, str):
@@ -720,12 +727,8 @@ class Validator:
     def _args_done(
         self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
     ) -> None:
-        state = self._active(event, line, t)
-        record = self._open_item(event, state, line, t) if state else None
+        record = self._arguments_item(event, line, t, "second .done")
         if record is None:
-            return
-        if record.arguments_done:
-            self._violate(R.ARGUMENTS_NOT_OPEN, "second arguments .done", event, line, t)
             return
         record.arguments_done = True
         final = event.get("arguments")
