@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from realtime_harness.exceptions import ConfigError
-from realtime_harness.sansio.dialects import Dialect
-
+# The package is imported lazily (inside hooks and fixtures): pytest loads this plugin before
+# coverage measurement starts, and a module imported here would look unexecuted to pytest-cov.
 if TYPE_CHECKING:
     from realtime_harness.client import ProbeResult
     from realtime_harness.mock import MockServer
+    from realtime_harness.sansio.dialects import Dialect
     from realtime_harness.target import Target
     from realtime_harness.transport.base import Transport
 
@@ -104,6 +104,8 @@ def _live_allowed(config: pytest.Config) -> bool:
 
 
 def _dialect(config: pytest.Config) -> Dialect | None:
+    from realtime_harness.sansio.dialects import Dialect
+
     value = _setting(config, "dialect")
     if value is None:
         return None
@@ -117,6 +119,7 @@ def _dialect(config: pytest.Config) -> Dialect | None:
 
 def _live_target(config: pytest.Config) -> tuple[Target | None, str]:
     """The configured live target, or None with the one-line reason it cannot be used."""
+    from realtime_harness.exceptions import ConfigError
     from realtime_harness.target import resolve_target
 
     try:
@@ -183,6 +186,8 @@ def realtime_mock_pool() -> Iterator[_MockPool]:
 @pytest.fixture(scope="session")
 def realtime_mock_server(realtime_mock_pool: _MockPool, pytestconfig: pytest.Config) -> MockServer:
     """The embedded mock on 127.0.0.1 in the configured dialect, started once per session."""
+    from realtime_harness.sansio.dialects import Dialect
+
     return realtime_mock_pool.get(_dialect(pytestconfig) or Dialect.GA)
 
 
@@ -192,6 +197,8 @@ def realtime_dialect(pytestconfig: pytest.Config) -> Dialect:
 
     Override per test with ``@pytest.mark.parametrize("realtime_dialect", list(Dialect))``.
     """
+    from realtime_harness.sansio.dialects import Dialect
+
     return _dialect(pytestconfig) or Dialect.GA
 
 
@@ -211,6 +218,8 @@ def realtime_mock(
     """
     if _live_active(request.config):
         pytest.skip("needs the embedded mock (faults, ledger); a live target is in use")
+    from realtime_harness.sansio.dialects import Dialect
+
     server = realtime_mock_pool.get(Dialect(realtime_dialect))
     server.reset()
     marker = request.node.get_closest_marker("realtime_faults")
