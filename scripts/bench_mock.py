@@ -15,10 +15,11 @@ every 100 ms on an absolute schedule. Both servers run with the CLI's garbage-co
 (``tune_gc_for_serving``) and are driven by the same client.
 
 For each server the load doubles from ``--start`` until a level fails, then one bisection step
-refines it. Prints each level, the two capacities and their ratio (goal: mock >= 0.5 x baseline).
-Runtime is about 1-2 minutes with the defaults.
+refines it; the servers alternate for ``--rounds`` rounds and each keeps its best. Prints each
+level, the two capacities and their ratio (goal: mock >= 0.5 x baseline). Runtime is about two
+minutes with the defaults.
 
-    python scripts/bench_mock.py [--start 100] [--max 3200] [--measure 3] [--warmup 1]
+    python scripts/bench_mock.py [--start 200] [--max 1600] [--rounds 2] [--measure 2.5]
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ def capacity(kind: str, args: argparse.Namespace) -> tuple[int, list[dict[str, A
                 failed = n
                 break
             passed = n
-            n *= 2
+            n = args.max if n < args.max < n * 2 else n * 2
         if failed and passed:
             middle = (passed + failed) // 2
             result = run_level(kind, url, parent, middle, args)
@@ -290,8 +291,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--start", type=int, default=100, help="first load level (sessions)")
-    parser.add_argument("--max", type=int, default=2400, help="highest load level tried")
+    parser.add_argument("--start", type=int, default=200, help="first load level (sessions)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server")
+    parser.add_argument("--max", type=int, default=1600, help="highest load level tried")
     parser.add_argument("--measure", type=float, default=2.5, help="seconds measured per level")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     args = parser.parse_args()
@@ -301,13 +303,21 @@ def main() -> None:
         f" pass = all connected and p99 send lateness <= {P99_LIMIT_MS:g} ms"
     )
     started = time.monotonic()
-    print("baseline: minimal paced echo server (websockets, no compression)")
-    baseline, _ = capacity("echo", args)
-    print("mock: MockServer (behaviour, validator, logs), 1x audio, full duplex")
-    mock, _ = capacity("mock", args)
+    # This machine's throughput drifts between runs (shared host): alternate the two servers and
+    # keep each one's best round, so both are judged under the same conditions.
+    best = {"echo": 0, "mock": 0}
+    for round_no in range(1, args.rounds + 1):
+        for kind, title in (
+            ("echo", "baseline: minimal paced echo server (websockets, no compression)"),
+            ("mock", "mock: MockServer (behaviour, validator, logs), 1x audio, full duplex"),
+        ):
+            print(f"round {round_no} {title}", flush=True)
+            found, _ = capacity(kind, args)
+            best[kind] = max(best[kind], found)
+    baseline, mock = best["echo"], best["mock"]
     ratio = mock / baseline if baseline else float("nan")
-    print(f"baseline capacity: {baseline} sessions")
-    print(f"mock capacity:     {mock} sessions")
+    print(f"baseline capacity (best of {args.rounds}): {baseline} sessions")
+    print(f"mock capacity (best of {args.rounds}):     {mock} sessions")
     print(f"ratio mock/baseline: {ratio:.2f} (goal >= 0.5)")
     print(f"runtime: {time.monotonic() - started:.0f} s")
 
