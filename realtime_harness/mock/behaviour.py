@@ -299,9 +299,6 @@ class _Entry:
     sent: SendEvent | None = None
     stream: _Stream | None = None
 
-    def __lt__(self, other: _Entry) -> bool:
-        return (self.at, self.seq) < (other.at, other.seq)
-
 
 @functools.cache
 def _audio_chunks(voice: Voice, fmt: str, chunk_ms: int) -> tuple[tuple[str, int], ...]:
@@ -417,7 +414,8 @@ class SessionBehaviour:
         self.call_ids: set[str] = set()
         self.active: _Run | None = None
         self._runs: list[_Run] = []
-        self._heap: list[_Entry] = []
+        # (due time, push order, entry): tuples compare in C, an entry's __lt__ would not
+        self._heap: list[tuple[float, int, _Entry]] = []
         self._seq = itertools.count()
         self._outbox: list[Action] = []
         self._chunks: list[str] = []
@@ -474,18 +472,18 @@ class SessionBehaviour:
             return -math.inf
         if self.closed or self.stalled or not self._heap:
             return None
-        return self._heap[0].at
+        return self._heap[0][0]
 
     # --- scheduling -----------------------------------------------------------------------------
 
     def _push(self, entries: Sequence[_Entry]) -> None:
         for entry in entries:
             entry.seq = next(self._seq)
-            heapq.heappush(self._heap, entry)
+            heapq.heappush(self._heap, (entry.at, entry.seq, entry))
 
     def _advance(self, now: float) -> None:
-        while self._heap and self._heap[0].at <= now and not (self.closed or self.stalled):
-            entry = heapq.heappop(self._heap)
+        while self._heap and self._heap[0][0] <= now and not (self.closed or self.stalled):
+            entry = heapq.heappop(self._heap)[2]
             if entry.stream is not None and entry.run is not None:
                 self._stream_step(entry, entry.stream, entry.run)
                 continue
@@ -589,7 +587,7 @@ class SessionBehaviour:
         if stream.index < len(stream.times):
             # same seq: the stream keeps its place before entries scheduled after it
             entry.at = stream.times[stream.index]
-            heapq.heappush(self._heap, entry)
+            heapq.heappush(self._heap, (entry.at, entry.seq, entry))
 
     def _event(self, ga_type: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -1662,7 +1660,7 @@ class SessionBehaviour:
 
     def _cancel(self, run: _Run, now: float, reason: str) -> None:
         # drop what the client has not been sent, then close what it has seen open (§3.6)
-        self._heap = [entry for entry in self._heap if entry.run is not run]
+        self._heap = [item for item in self._heap if item[2].run is not run]
         heapq.heapify(self._heap)
         details = {"type": "cancelled", "reason": reason}
         self._push(self._closing(run, run.progress, now, "cancelled", details))

@@ -591,15 +591,22 @@ class MockServer:
     ) -> None:
         loop = asyncio.get_running_loop()
         try:
-            async for message in ws:
+            while True:
+                try:
+                    # bytes: orjson parses UTF-8 directly, no str decode of 6 KB appends
+                    message = await ws.recv(decode=False)
+                except ConnectionClosed:
+                    return
                 now = loop.time()
-                event: dict[str, Any] | None
-                raw = message if isinstance(message, str) else ""
+                event: dict[str, Any] | None = None
+                raw = ""
                 try:
                     parsed = orjson.loads(message)
                     event = parsed if isinstance(parsed, dict) else None
                 except orjson.JSONDecodeError:
-                    event = None
+                    pass
+                if event is None:
+                    raw = bytes(message).decode("utf-8", "replace")
                 logged = orjson.dumps(
                     _elided(event) if event is not None else {"unparsed": raw[:200]}
                 )
