@@ -25,6 +25,10 @@ def _print_session(record: SessionLog) -> None:
     print(record.summary(), flush=True)
 
 
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
 async def _serve(server: MockServer, stop_after: float | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -137,6 +141,7 @@ def mock_server(
             replay=replay,
             validate=True,
             on_session_end=_print_session,
+            on_reject=_print_line,
         )
         asyncio.run(_serve(server, stop_after))
     sys.stdout.flush()

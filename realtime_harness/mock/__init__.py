@@ -17,7 +17,8 @@ from realtime_harness.mock.faults import (
     FaultSpec,
     parse_fault_spec,
 )
-from realtime_harness.mock.server import MockServer, SessionLog
+from realtime_harness.mock.ledger import Ledger
+from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.mock.voices import Voice, default_voices, tone_voice
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "FaultRecord",
     "FaultSpec",
     "Latency",
+    "Ledger",
     "MockServer",
     "SessionBehaviour",
     "SessionLog",
@@ -36,4 +38,5 @@ __all__ = [
     "default_voices",
     "parse_fault_spec",
     "tone_voice",
+    "tune_gc_for_serving",
 ]

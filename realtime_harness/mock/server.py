@@ -165,6 +165,7 @@ class MockServer:
         validate: run the project's validator over each session's traffic.
         record_lateness: keep each send's lateness against its schedule (benchmarks).
         on_session_end: called with each finished session's log (the CLI prints it).
+        on_reject: called with one line per refused connection (HTTP error, or error + close).
     """
 
     def __init__(
@@ -186,6 +187,7 @@ class MockServer:
         validate: bool = True,
         record_lateness: bool = False,
         on_session_end: Callable[[SessionLog], None] | None = None,
+        on_reject: Callable[[str], None] | None = None,
     ) -> None:
         self.dialect = Dialect(dialect)
         self.seed = seed
@@ -203,6 +205,7 @@ class MockServer:
         self.validate = validate
         self.record_lateness = record_lateness
         self.on_session_end = on_session_end
+        self.on_reject = on_reject
         self._replay = None
         if replay is not None:
             from realtime_harness.mock.replay import load_trace
@@ -358,6 +361,9 @@ class MockServer:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         body = orjson.dumps({"error": {"code": code, "message": message}}).decode()
+        if self.on_reject is not None:
+            path = redact_url(connection.request.path) if connection.request else "?"
+            self.on_reject(f"rejected {path} HTTP {status} {code}")
         response = connection.respond(status, body + "\n")
         response.headers["Content-Type"] = "application/json"
         for name, value in (headers or {}).items():
@@ -577,6 +583,8 @@ class MockServer:
                 "event_id": None,
             },
         }
+        if self.on_reject is not None:
+            self.on_reject(f"rejected {hs.path} error {code} close {close_code}")
         await ws.send(orjson.dumps(event), text=True)
         await ws.close(close_code, f"invalid_request_error.{code}")
 

@@ -316,3 +316,21 @@ async def test_check_reraises_the_servers_own_errors(monkeypatch: pytest.MonkeyP
             await client.recv()
     with pytest.raises(RuntimeError, match="mock bug"):
         mock.check()
+
+
+@pytest.mark.asyncio
+async def test_refused_connections_are_reported_without_the_key() -> None:
+    """on_reject gets one line per refused connection, with the path redacted."""
+    lines: list[str] = []
+    async with server(require_key="sk-right-key-0000", on_reject=lines.append) as mock:
+        with pytest.raises(InvalidStatus):
+            async with open_client(mock.url, f"/openai/v1/realtime?model=d&api-key={KEY}", {}):
+                pass
+        async with open_client(mock.url) as ws:
+            with pytest.raises(ConnectionClosed):
+                await Client(ws).until("session.created")
+    assert len(lines) == 2
+    assert lines[0].startswith("rejected /openai/v1/realtime")
+    assert "HTTP 401" in lines[0]
+    assert "error invalid_api_key close 3000" in lines[1]
+    assert all(KEY not in line for line in lines)
