@@ -268,6 +268,15 @@ class MockServer:
         with self._lock:
             self._plan = plan
 
+    def set_latency(self, latency: Latency) -> None:
+        """Use this latency model for sessions that start from now on (thread-safe).
+
+        For example ``Latency.fast(hold_s=0.05)`` for a test that races a second
+        ``response.create`` against an active response.
+        """
+        with self._lock:
+            self.config = replace(self.config, latency=latency)
+
     def reset(self) -> None:
         """Forget received events, sessions, ledger, errors and fault counters (thread-safe)."""
         with self._lock:
@@ -518,8 +527,9 @@ class MockServer:
             index = self._counter
             self._counter += 1
             plan = self._plan
+            base = self.config
         rng = random.Random(f"{self.seed}:{index}")
-        config = replace(self.config, dialect=hs.dialect)
+        config = replace(base, dialect=hs.dialect)
         if self._replay is not None:
             from realtime_harness.mock.replay import ReplaySession
 

@@ -334,3 +334,24 @@ async def test_refused_connections_are_reported_without_the_key() -> None:
     assert "HTTP 401" in lines[0]
     assert "error invalid_api_key close 3000" in lines[1]
     assert all(KEY not in line for line in lines)
+
+
+def test_set_latency_applies_to_new_sessions_from_another_thread() -> None:
+    """set_latency (thread-safe) lets one test hold responses active to race them."""
+    from realtime_harness.mock.behaviour import Latency
+
+    async def race(url: str) -> list[dict[str, object]]:
+        async with open_client(url) as ws:
+            client = Client(ws)
+            await client.until("session.created")
+            await client.send(manual_update(Dialect.GA))
+            await client.until("session.updated")
+            await client.send(*appends(silence(200)), {"type": "input_audio_buffer.commit"})
+            await client.send({"type": "response.create"}, {"type": "response.create"})
+            return await client.until("response.done")
+
+    with server().run_in_thread() as running:
+        running.set_latency(Latency.fast(hold_s=0.2))
+        events = asyncio.run(race(running.url))
+    codes = [e["error"]["code"] for e in events if e["type"] == "error"]  # type: ignore[index]
+    assert codes == ["conversation_already_has_active_response"]
