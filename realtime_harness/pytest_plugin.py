@@ -210,7 +210,8 @@ def _live_active(config: pytest.Config) -> bool:
 def realtime_mock(
     realtime_mock_pool: _MockPool, realtime_dialect: Dialect | str, request: pytest.FixtureRequest
 ) -> Iterator[MockServer]:
-    """The mock server for this test, reset (ledger, log, faults); faults set here end with it.
+    """The mock server for this test, reset (ledger, log, faults); faults and latency set here
+    end with the test, and an error inside the mock itself fails it.
 
     Faults come from ``realtime_mock.set_faults([...])`` or the marker
     ``@pytest.mark.realtime_faults("server_error:rate=1,after_deltas=2", ...)``. A test that
@@ -222,11 +223,14 @@ def realtime_mock(
 
     server = realtime_mock_pool.get(Dialect(realtime_dialect))
     server.reset()
+    latency = server.config.latency
     marker = request.node.get_closest_marker("realtime_faults")
     if marker is not None:
         server.set_faults([str(spec) for spec in marker.args])
     yield server
     server.set_faults([])
+    server.set_latency(latency)
+    server.check()  # a bug in the mock itself fails the test that met it
 
 
 @pytest.fixture
