@@ -1388,16 +1388,7 @@ class SessionBehaviour:
     def _schedule(self, run: _Run, voice: Voice, start: float) -> list[_Entry]:
         """The whole response on absolute times from ``start`` (§3.2 grammar)."""
         lat = self.latency
-        entries: list[_Entry] = [
-            _Entry(
-                start,
-                self._send(
-                    "response.created",
-                    response=self._response_object(run, "in_progress", None, [], None),
-                ),
-                run,
-            )
-        ]
+        entries: list[_Entry] = [self._created_entry(run, start)]
         if self.dialect is Dialect.BETA:
             # beta sends rate_limits.updated right after response.created (§3.4)
             entries.append(_Entry(start, SendEvent(self._rate_limits(0), 0.0), run))
@@ -1658,12 +1649,25 @@ class SessionBehaviour:
             after.apply(entry.effect)
         return closing + self._close_item_and_done(run, after, at, status, details)
 
+    def _created_entry(self, run: _Run, at: float) -> _Entry:
+        """``response.created``; its effect lets a cancel know whether the client saw it."""
+        created = self._send(
+            "response.created",
+            response=self._response_object(run, "in_progress", None, [], None),
+        )
+        return _Entry(at, created, run, ("open", "response"))
+
     def _cancel(self, run: _Run, now: float, reason: str) -> None:
         # drop what the client has not been sent, then close what it has seen open (§3.6)
         self._heap = [item for item in self._heap if item[2].run is not run]
         heapq.heapify(self._heap)
         details = {"type": "cancelled", "reason": reason}
-        self._push(self._closing(run, run.progress, now, "cancelled", details))
+        closing = self._closing(run, run.progress, now, "cancelled", details)
+        if "response" not in run.progress.opened:
+            # cancelled before response.created went out: the real service still sends
+            # created, then done with output [] (SK trace, §3.2), never a done alone
+            closing.insert(0, self._created_entry(run, now))
+        self._push(closing)
         run.done = True
         if self.active is run:
             self.active = None

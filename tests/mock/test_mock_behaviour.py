@@ -538,3 +538,23 @@ def test_speech_before_the_idle_timeout_cancels_it() -> None:
         b.receive(event, 3.0)
     events += events_of(b, 5.9)
     assert "input_audio_buffer.timeout_triggered" not in types(events)
+
+
+@DIALECTS
+def test_speech_before_response_created_still_sends_created_first(dialect: Dialect) -> None:
+    """A barge-in before response.created went out yields created, then a cancelled done."""
+    voice = tone_voice(1.0, "a b")
+    b = behaviour(dialect, voices=(voice,), latency=Latency(response_s=0.5, first_delta_s=0))
+    seen = events_of(b, 0.0)
+    for event in appends(silence(500) + voice.pcm + silence(400)):
+        b.receive(event, 1.0)
+    seen += events_of(b, 1.0)  # the VAD committed; response.created is due at 1.5 s
+    assert "response.created" not in types(seen)
+    for event in appends(voice.pcm[:24_000]):
+        b.receive(event, 1.1)
+    seen += events_of(b, 10.0)
+    created = by_type(seen, "response.created")[0]["response"]["id"]
+    done = by_type(seen, "response.done")[0]["response"]
+    assert done["id"] == created
+    assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
+    assert check_events(seen, dialect).violations == []
