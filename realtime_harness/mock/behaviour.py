@@ -41,6 +41,7 @@ from realtime_harness.mock.voices import (
 from realtime_harness.sansio.audio import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from realtime_harness.sansio.dialects import Dialect, to_dialect
 from realtime_harness.sansio.ids import new_id
+from realtime_harness.sansio.rules import LIVE_CLIENT_EVENT_TYPES
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
@@ -57,20 +58,7 @@ __all__ = [
 ]
 
 #: Client event types the server accepts (the live GA list, protocol §2.1).
-CLIENT_EVENT_TYPES: tuple[str, ...] = (
-    "session.update",
-    "session.close",
-    "input_audio_buffer.append",
-    "session.input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "conversation.item.retrieve",
-    "response.create",
-    "response.cancel",
-)
+CLIENT_EVENT_TYPES = LIVE_CLIENT_EVENT_TYPES
 
 #: Bytes per millisecond of input audio by format (§5).
 _BYTES_PER_MS = {"pcm16": 48, "g711_ulaw": 8, "g711_alaw": 8}

@@ -24,6 +24,7 @@ from realtime_harness.sansio.dialects import BETA_TO_GA
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
+    "LIVE_CLIENT_EVENT_TYPES",
     "MIN_COMMIT_MS",
     "RULES",
     "SERVER_ROLES",
@@ -392,25 +393,29 @@ SERVER_ROLES: Final[dict[str, tuple[Role, StreamKind | None]]] = {
     **{beta: _GA_ROLES[ga] for beta, ga in BETA_TO_GA.items() if ga in _GA_ROLES},
 }
 
-#: Client event types the live servers accept (§2.1, probe lists), both dialects.
-CLIENT_EVENT_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        "session.update",
-        "session.close",
-        "input_audio_buffer.append",
-        "session.input_audio_buffer.append",
-        "input_audio_buffer.commit",
-        "input_audio_buffer.clear",
-        "conversation.item.create",
-        "conversation.item.retrieve",
-        "conversation.item.truncate",
-        "conversation.item.delete",
-        "response.create",
-        "response.cancel",
-        "output_audio_buffer.clear",
-        "transcription_session.update",
-    }
+#: Client event types the live OpenAI GA server lists as supported, in its order (§2.1); the
+#: mock quotes this list in its invalid_value error, as the real server does.
+LIVE_CLIENT_EVENT_TYPES: Final[tuple[str, ...]] = (
+    "session.update",
+    "session.close",
+    "input_audio_buffer.append",
+    "session.input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "conversation.item.retrieve",
+    "response.create",
+    "response.cancel",
 )
+
+#: Client event types some server accepts: the live list, WebRTC/SIP's output buffer clear and
+#: beta/Azure's transcription session update.
+CLIENT_EVENT_TYPES: Final[frozenset[str]] = frozenset(LIVE_CLIENT_EVENT_TYPES) | {
+    "output_audio_buffer.clear",
+    "transcription_session.update",
+}
 
 #: The server needs this much audio appended since the previous commit (§4.6).
 MIN_COMMIT_MS: Final[float] = 100.0
