@@ -38,7 +38,13 @@ from realtime_harness.mock.voices import (
     default_voices,
     match_transcript,
 )
-from realtime_harness.sansio.audio import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from realtime_harness.sansio.audio import (
+    alaw_decode,
+    alaw_encode,
+    b64_decoded_length,
+    ulaw_decode,
+    ulaw_encode,
+)
 from realtime_harness.sansio.dialects import Dialect, to_dialect
 from realtime_harness.sansio.ids import new_id
 from realtime_harness.sansio.rules import LIVE_CLIENT_EVENT_TYPES
@@ -847,7 +853,7 @@ class SessionBehaviour:
 
     def _on_append(self, event: Mapping[str, Any], now: float, client_id: str | None) -> None:
         audio = event.get("audio")
-        data = _decoded_length(audio) if isinstance(audio, str) else None
+        data = b64_decoded_length(audio) if isinstance(audio, str) else None
         if data is None:
             self._error(
                 now,
@@ -1719,13 +1725,6 @@ def _explode(entries: list[_Entry]) -> list[_Entry]:
                 )
             )
     return out
-
-
-def _decoded_length(b64: str) -> int | None:
-    """Bytes that base64 text decodes to, or None when it cannot be base64 (cheap checks only)."""
-    if len(b64) % 4 or not b64.isascii():
-        return None
-    return len(b64) // 4 * 3 - (2 if b64.endswith("==") else 1 if b64.endswith("=") else 0)
 
 
 def _chunk_text(text: str, pieces: int) -> list[str]:

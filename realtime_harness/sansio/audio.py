@@ -175,13 +175,27 @@ def decode_chunk(b64: str) -> bytes:
     return binascii.a2b_base64(b64, strict_mode=True)
 
 
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
 def b64_decoded_length(b64: str) -> int | None:
-    """Bytes that canonical base64 text decodes to, without decoding; ``None`` if malformed."""
+    """Bytes that base64 text decodes to, without decoding; ``None`` if it is not base64.
+
+    Checks length, alphabet and padding with ``bytes.translate`` (about 2 µs for 6 KB) instead
+    of decoding (about 12 µs): cheap enough for every audio delta of a long recording.
+    """
     n = len(b64)
-    if n % 4:
+    if n % 4 or not b64.isascii():
         return None
-    pad = 2 if b64.endswith("==") else 1 if b64.endswith("=") else 0
-    return n // 4 * 3 - pad
+    raw = b64.encode("ascii")
+    if raw.translate(None, _B64_ALPHABET):
+        return None
+    pad = raw.find(b"=")
+    if pad == -1:
+        return n // 4 * 3
+    if pad < n - 2 or raw[pad:] not in (b"=", b"=="):
+        return None
+    return n // 4 * 3 - (n - pad)
 
 
 def pcm16_base64_problem(b64: str) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from realtime_harness.sansio import rules as R
+from realtime_harness.sansio.audio import b64_decoded_length
 from realtime_harness.sansio.dialects import Dialect, dialect_of
 from realtime_harness.sansio.failures import (
     Failure,
@@ -33,7 +34,6 @@ from realtime_harness.sansio.rules import Role, StreamKind
 __all__ = ["Report", "Validator", "Violation", "validate_events"]
 
 _FINAL_STATUSES = frozenset({"completed", "cancelled", "failed", "incomplete"})
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 #: Beta-only session fields that a GA server rejects as unknown parameters, and the reverse.
 _BETA_SESSION_FIELDS = frozenset(
     {
@@ -166,26 +166,6 @@ def _is_pcm(fmt: object) -> bool | None:
         if isinstance(kind, str):
             return kind == "audio/pcm"
     return None
-
-
-def _b64_len(payload: str) -> int | None:
-    """Decoded byte length of base64 text, or None when it is not valid base64.
-
-    Checks the alphabet with ``bytes.translate`` (≈2 µs for 6 KB) instead of decoding (≈12 µs).
-    """
-    n = len(payload)
-    if n % 4 or not payload.isascii():
-        return None
-    raw = payload.encode("ascii")
-    if raw.translate(None, _B64_ALPHABET):
-        return None
-    pad = raw.find(b"=")
-    if pad != -1 and pad < n - 2:
-        return None
-    if pad != -1 and raw[pad:] not in (b"=", b"=="):
-        return None
-    padding = 0 if pad == -1 else n - pad
-    return n // 4 * 3 - padding
 
 
 class Validator:
@@ -659,7 +639,7 @@ class Validator:
         if kind is StreamKind.AUDIO:
             if is_elided(delta):
                 return
-            size = _b64_len(delta) if isinstance(delta, str) else None
+            size = b64_decoded_length(delta) if isinstance(delta, str) else None
             if size is None:
                 self._violate(R.AUDIO_NOT_BASE64, "audio delta is not valid base64", event, line, t)
             elif size % 2 and self._responses[_rid(event)].pcm_output:
@@ -865,7 +845,7 @@ class Validator:
             chars = audio.get("chars")
             size = chars // 4 * 3 if isinstance(chars, int) else 0
         else:
-            size_or_none = _b64_len(audio) if isinstance(audio, str) else None
+            size_or_none = b64_decoded_length(audio) if isinstance(audio, str) else None
             if size_or_none is None:
                 self._violate(
                     R.CLIENT_AUDIO_INVALID, "appended audio is not valid base64", event, line, t
