@@ -1035,7 +1035,15 @@ async def embedded_mock(options: ProbeOptions) -> AsyncIterator[Target]:
     latency = (
         Latency.fast() if speed <= 0 else Latency(response_s=0.05, first_delta_s=0.1, speed=speed)
     )
-    async with MockServer(dialect=options.mock_dialect, faults=faults, latency=latency) as server:
+    # A short answer keeps the first command quick; the seed comes from the options' rng, so
+    # each run gets its own session ids unless a test passes a seeded rng.
+    async with MockServer(
+        dialect=options.mock_dialect,
+        faults=faults,
+        latency=latency,
+        seed=options.rng.randrange(2**32),
+        reply_voice="weather",
+    ) as server:
         yield mock_target(server)
 
 
