@@ -324,33 +324,37 @@ class Validator:
             self._apply_session(session)
 
     def _apply_session(self, session: Mapping[str, Any]) -> None:
-        audio = session.get("audio")
-        if isinstance(audio, Mapping):  # GA: audio.input.format / audio.output.format
-            out = audio.get("output")
-            if isinstance(out, Mapping):
-                pcm = _is_pcm(out.get("format"))
-                self._pcm_output = self._pcm_output if pcm is None else pcm
-            inp = audio.get("input")
-            if isinstance(inp, Mapping):
-                self._set_input_format(inp.get("format"))
-        pcm = _is_pcm(session.get("output_audio_format"))  # beta
+        pcm = _output_is_pcm(session)
         if pcm is not None:
             self._pcm_output = pcm
-        self._set_input_format(session.get("input_audio_format"))
+        audio = session.get("audio")
+        if isinstance(audio, Mapping) and isinstance(audio.get("input"), Mapping):
+            self._set_input_format(audio["input"].get("format"))  # GA audio.input.format
+        self._set_input_format(session.get("input_audio_format"))  # beta
 
     def _set_input_format(self, fmt: object) -> None:
         pcm = _is_pcm(fmt)
         if pcm is not None:
             self._input_bytes_per_ms = _BYTES_PER_MS["pcm" if pcm else "g711"]
 
-    def _response_created(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
+    def _response_of(
+        self, event: Mapping[str, Any], line: int | None, t: float | None
+    ) -> tuple[Mapping[str, Any], str] | None:
+        """The response object and id of response.created/done, or None after reporting."""
         response = event.get("response")
         rid = response.get("id") if isinstance(response, Mapping) else None
         if not isinstance(response, Mapping) or not isinstance(rid, str):
-            self._violate(R.BAD_LINE, "response.created without response.id", event, line, t)
+            self._violate(R.BAD_LINE, f"{event.get('type')} without response.id", event, line, t)
+            return None
+        return response, rid
+
+    def _response_created(
+        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
+    ) -> None:
+        found = self._response_of(event, line, t)
+        if found is None:
             return
+        response, rid = found
         if rid in self._responses or rid in self._done_responses:
             self._violate(
                 R.RESPONSE_ID_REUSED, f"{rid} was created before", event, line, t, response_id=rid
@@ -371,22 +375,16 @@ class Validator:
                         response_id=rid,
                     )
                     break
-        pcm = _is_pcm(response.get("output_audio_format"))
-        audio = response.get("audio")
-        if pcm is None and isinstance(audio, Mapping):
-            out = audio.get("output")
-            if isinstance(out, Mapping):
-                pcm = _is_pcm(out.get("format"))
+        pcm = _output_is_pcm(response)
         self._responses[rid] = _Response(rid, default, self._pcm_output if pcm is None else pcm)
 
     def _response_done(
         self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
     ) -> None:
-        response = event.get("response")
-        rid = response.get("id") if isinstance(response, Mapping) else None
-        if not isinstance(response, Mapping) or not isinstance(rid, str):
-            self._violate(R.BAD_LINE, "response.done without response.id", event, line, t)
+        found = self._response_of(event, line, t)
+        if found is None:
             return
+        response, rid = found
         state = self._responses.pop(rid, None)
         if state is None:
             if rid in self._done_responses:
@@ -926,6 +924,18 @@ class Validator:
             violations_dropped=self.violations_dropped,
         )
         return self._finished
+
+
+def _output_is_pcm(config: Mapping[str, Any]) -> bool | None:
+    """Whether a session or response outputs PCM16 (beta ``output_audio_format``, GA
+    ``audio.output.format``); None when it does not say."""
+    pcm = _is_pcm(config.get("output_audio_format"))
+    audio = config.get("audio")
+    if pcm is None and isinstance(audio, Mapping):
+        out = audio.get("output")
+        if isinstance(out, Mapping):
+            pcm = _is_pcm(out.get("format"))
+    return pcm
 
 
 def _rid(event: Mapping[str, Any]) -> str:
