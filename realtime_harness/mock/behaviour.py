@@ -39,6 +39,7 @@ from realtime_harness.mock.voices import (
     match_transcript,
 )
 from realtime_harness.sansio.audio import (
+    AudioFormat,
     alaw_decode,
     alaw_encode,
     b64_decoded_length,
@@ -1260,11 +1261,7 @@ class SessionBehaviour:
         fmt = run.output_format
         voice = self._voice_setting()
         if self.dialect is Dialect.GA:
-            ga_fmt = {
-                "pcm16": {"type": "audio/pcm", "rate": 24000},
-                "g711_ulaw": {"type": "audio/pcmu"},
-                "g711_alaw": {"type": "audio/pcma"},
-            }[fmt]
+            ga_fmt = AudioFormat(fmt).ga()
             return {
                 "object": "realtime.response",
                 "id": run.id,
