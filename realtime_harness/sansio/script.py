@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime_harness.sansio.audio import BYTES_PER_MS, b64_decoded_length
+from realtime_harness.sansio.audio import BYTES_PER_MS, AudioFormat, b64_decoded_length
 from realtime_harness.sansio.dialects import Dialect, to_dialect
 from realtime_harness.sansio.failures import BENIGN_ERROR_CODES
 
@@ -363,10 +363,10 @@ class SessionScript:
                 "output_modalities": ["text"] if plan.text_only else ["audio"],
                 "audio": {
                     "input": {
-                        "format": {"type": "audio/pcm", "rate": 24000},
+                        "format": AudioFormat.PCM16.ga(),
                         "turn_detection": vad,
                     },
-                    "output": {"format": {"type": "audio/pcm", "rate": 24000}},
+                    "output": {"format": AudioFormat.PCM16.ga()},
                 },
             }
             if not plan.text_only:
