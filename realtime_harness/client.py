@@ -2,13 +2,13 @@
 retries and escalation → :class:`ProbeResult`.
 
 One session (:func:`run_session`) opens a transport, then loops: send what the
-:class:`~realtime_harness.sansio.script.SessionScript` says is due, wait for the next server
+:class:`~realtime_harness.protocol.script.SessionScript` says is due, wait for the next server
 frame until the script's next wake-up (an audio chunk or a deadline), feed the frame to the
-script and to the :class:`~realtime_harness.sansio.validator.Validator` (which sees both
+script and to the :class:`~realtime_harness.protocol.validator.Validator` (which sees both
 directions, with timestamps). It never raises for remote trouble: a refused connection, a
 rejected handshake, a close, a timeout each become a
-:class:`~realtime_harness.sansio.failures.Failure` in the result, and each failure is logged as one
-ERROR line with every id and appended to the failures file.
+:class:`~realtime_harness.protocol.failures.Failure` in the result, and each failure is logged
+as one ERROR line with every id and appended to the failures file.
 
 :func:`run_probe` adds attempts (``stamina``: exponential backoff with jitter, ``retry-after``
 honoured on 429/503; only transient failures are retried), the escalation ladder, and the
@@ -47,13 +47,12 @@ from realtime_harness.exceptions import (
     HandshakeRejected,
     UsageError,
 )
-from realtime_harness.redact import contains_secret, redact_text
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.failures import Failure
-from realtime_harness.sansio.ids import new_id
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.recording import elide_audio, frame, header
-from realtime_harness.sansio.script import (
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.failures import Failure
+from realtime_harness.protocol.ids import new_id
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.recording import elide_audio, frame, header
+from realtime_harness.protocol.script import (
     DEFAULT_INSTRUCTIONS,
     AudioTurn,
     PhaseTimeouts,
@@ -62,7 +61,8 @@ from realtime_harness.sansio.script import (
     TextTurn,
     Turn,
 )
-from realtime_harness.sansio.validator import Validator, Violation
+from realtime_harness.protocol.validator import Validator, Violation
+from realtime_harness.redact import contains_secret, redact_text
 from realtime_harness.target import AuthMode, Target, Variant
 from realtime_harness.transport.base import HandshakeInfo, Transport
 from realtime_harness.transport.websocket import (
@@ -328,8 +328,8 @@ VAD_TRAILING_SILENCE_MS = 1000
 
 
 def _audio_turn(name_or_path: str, trailing_silence_ms: int = 0) -> AudioTurn:
-    from realtime_harness.audio import load_audio
-    from realtime_harness.sansio.audio import encode_chunk, iter_chunks, silence
+    from realtime_harness.media.audio import load_audio
+    from realtime_harness.protocol.audio import encode_chunk, iter_chunks, silence
 
     prepared = load_audio(name_or_path)
     pcm = prepared.pcm + silence(trailing_silence_ms) if trailing_silence_ms else prepared.pcm
@@ -669,7 +669,7 @@ def _collect_audio(
     delta = event.get("delta")
     if not isinstance(delta, str):
         return
-    from realtime_harness.audio import OutputAudio
+    from realtime_harness.media.audio import OutputAudio
 
     index = script.turn
     if index not in outputs:

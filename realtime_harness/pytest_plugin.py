@@ -49,7 +49,7 @@ import pytest
 if TYPE_CHECKING:
     from realtime_harness.client import ProbeResult
     from realtime_harness.mock import MockServer
-    from realtime_harness.sansio.dialects import Dialect
+    from realtime_harness.protocol.dialects import Dialect
     from realtime_harness.target import Target
     from realtime_harness.transport.base import Transport
 
@@ -104,7 +104,7 @@ def _live_allowed(config: pytest.Config) -> bool:
 
 
 def _dialect(config: pytest.Config) -> Dialect | None:
-    from realtime_harness.sansio.dialects import Dialect
+    from realtime_harness.protocol.dialects import Dialect
 
     value = _setting(config, "dialect")
     if value is None:
@@ -186,7 +186,7 @@ def realtime_mock_pool() -> Iterator[_MockPool]:
 @pytest.fixture(scope="session")
 def realtime_mock_server(realtime_mock_pool: _MockPool, pytestconfig: pytest.Config) -> MockServer:
     """The embedded mock on 127.0.0.1 in the configured dialect, started once per session."""
-    from realtime_harness.sansio.dialects import Dialect
+    from realtime_harness.protocol.dialects import Dialect
 
     return realtime_mock_pool.get(_dialect(pytestconfig) or Dialect.GA)
 
@@ -197,7 +197,7 @@ def realtime_dialect(pytestconfig: pytest.Config) -> Dialect:
 
     Override per test with ``@pytest.mark.parametrize("realtime_dialect", list(Dialect))``.
     """
-    from realtime_harness.sansio.dialects import Dialect
+    from realtime_harness.protocol.dialects import Dialect
 
     return _dialect(pytestconfig) or Dialect.GA
 
@@ -219,7 +219,7 @@ def realtime_mock(
     """
     if _live_active(request.config):
         pytest.skip("needs the embedded mock (faults, ledger); a live target is in use")
-    from realtime_harness.sansio.dialects import Dialect
+    from realtime_harness.protocol.dialects import Dialect
 
     server = realtime_mock_pool.get(Dialect(realtime_dialect))
     server.reset()

@@ -35,8 +35,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from dotenv import dotenv_values
 
 from realtime_harness.exceptions import ConfigError
+from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.redact import redact_url, register_secret
-from realtime_harness.sansio.dialects import Dialect
 
 __all__ = [
     "DEFAULT_AZURE_PREVIEW_API_VERSION",

@@ -15,7 +15,7 @@ import base64
 import itertools
 from typing import Any, Literal
 
-from realtime_harness.sansio.dialects import Dialect, to_dialect
+from realtime_harness.protocol.dialects import Dialect, to_dialect
 
 __all__ = ["TraceBuilder"]
 

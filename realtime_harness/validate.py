@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 
 from realtime_harness.exceptions import UsageError
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.recording import classify_line
-from realtime_harness.sansio.validator import Report, Validator
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.recording import classify_line
+from realtime_harness.protocol.validator import Report, Validator
 
 __all__ = ["feed_line", "validate_file"]
 

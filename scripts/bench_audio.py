@@ -10,7 +10,7 @@ dir first and read once untimed so both runs start with it in the page cache. Th
 
 * **baseline**: base64-encode the same output bytes (one hour of 24 kHz mono PCM16, 36,000 chunks
   of 4,800 bytes) sliced from a buffer already in memory; the least any sender must do;
-* **prepare**: :func:`realtime_harness.audio.iter_encoded_chunks` on the file: read in blocks,
+* **prepare**: :func:`realtime_harness.media.audio.iter_encoded_chunks` on the file: read in blocks,
   down-mix, resample with soxr, convert to PCM16, cut into 100 ms chunks, base64-encode.
 
 It prints the median of each and the ratio. Goal from issue #3: prepare <= 3 x baseline.
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from realtime_harness.audio import RESAMPLE_QUALITY, iter_encoded_chunks, open_audio
-from realtime_harness.sansio.audio import encode_chunk, iter_chunks
+from realtime_harness.media.audio import RESAMPLE_QUALITY, iter_encoded_chunks, open_audio
+from realtime_harness.protocol.audio import encode_chunk, iter_chunks
 
 IN_RATE = 44_100
 GOAL = 3.0

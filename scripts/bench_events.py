@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from realtime_harness.sansio.events import (
+from realtime_harness.protocol.events import (
     InvalidEvent,
     UnknownEvent,
     parse_client_event,

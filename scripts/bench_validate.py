@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.testing import TraceBuilder
 from realtime_harness.validate import validate_file
 

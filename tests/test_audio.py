@@ -11,8 +11,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-import realtime_harness.audio as audio_mod
-from realtime_harness.audio import (
+import realtime_harness.media.audio as audio_mod
+from realtime_harness.exceptions import AudioError, UsageError
+from realtime_harness.media.audio import (
     OutputAudio,
     file_info,
     iter_encoded_chunks,
@@ -20,8 +21,7 @@ from realtime_harness.audio import (
     load_audio,
     open_audio,
 )
-from realtime_harness.exceptions import AudioError, UsageError
-from realtime_harness.sansio.audio import (
+from realtime_harness.protocol.audio import (
     AudioFormat,
     alaw_decode,
     alaw_encode,

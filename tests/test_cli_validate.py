@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from realtime_harness.cli import app
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.recording import elide_audio, frame, header
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.recording import elide_audio, frame, header
 from realtime_harness.testing import TraceBuilder
 from realtime_harness.validate import validate_file
 

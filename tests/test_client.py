@@ -19,10 +19,10 @@ from realtime_harness.client import (
     run_probe,
 )
 from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageError
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.script import AudioTurn
 from realtime_harness.redact import forget_secrets, register_secret
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.script import AudioTurn
 from realtime_harness.target import AuthMode, Target
 from realtime_harness.testing import TraceBuilder
 from realtime_harness.transport import FakeClock, HandshakeInfo, MemoryTransport, Transport

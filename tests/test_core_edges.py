@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from realtime_harness.sansio import rules as R
-from realtime_harness.sansio.dialects import Dialect, detect_dialect, to_dialect
-from realtime_harness.sansio.failures import (
+from realtime_harness.protocol import rules as R
+from realtime_harness.protocol.dialects import Dialect, detect_dialect, to_dialect
+from realtime_harness.protocol.failures import (
     ErrorInfo,
     Failure,
     failure_from_error_event,
     failure_from_response_done,
 )
-from realtime_harness.sansio.ids import ID_RE, find_session_id, new_id
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.recording import classify_line, elide_audio
-from realtime_harness.sansio.validator import Validator, validate_events
+from realtime_harness.protocol.ids import ID_RE, find_session_id, new_id
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.recording import classify_line, elide_audio
+from realtime_harness.protocol.validator import Validator, validate_events
 from realtime_harness.testing import TraceBuilder
 
 Event = dict[str, Any]

@@ -14,9 +14,9 @@ import pydantic
 import pytest
 from pydantic import TypeAdapter
 
-from realtime_harness.sansio import dialects
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.events import (
+from realtime_harness.protocol import dialects
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.events import (
     CLIENT_EVENT_ADAPTER,
     CLIENT_EVENT_CLASSES,
     CLIENT_EVENT_TYPES,

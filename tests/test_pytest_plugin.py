@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from realtime_harness.mock import Latency, MockServer
-from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.protocol.dialects import Dialect
 
 pytest_plugins = ["pytester"]
 

@@ -10,10 +10,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from realtime_harness.audio import load_audio
 from realtime_harness.cli import app
 from realtime_harness.exceptions import UsageError
-from realtime_harness.samples import get_sample, list_samples, samples_dir
+from realtime_harness.media.audio import load_audio
+from realtime_harness.media.samples import get_sample, list_samples, samples_dir
 
 runner = CliRunner()
 

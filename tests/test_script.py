@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.script import (
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.script import (
     AudioTurn,
     Phase,
     PhaseTimeouts,

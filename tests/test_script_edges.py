@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.script import (
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.script import (
     AudioTurn,
     Phase,
     PhaseTimeouts,

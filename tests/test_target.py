@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import pytest
 
 from realtime_harness.exceptions import ConfigError
+from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.redact import forget_secrets, redact_text
-from realtime_harness.sansio.dialects import Dialect
 from realtime_harness.target import (
     ENTRA_SCOPE,
     AuthMode,

@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 import pytest
 
-from realtime_harness.sansio import rules as R
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.recording import elide_audio
-from realtime_harness.sansio.validator import Validator, validate_events
+from realtime_harness.protocol import rules as R
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.recording import elide_audio
+from realtime_harness.protocol.validator import Validator, validate_events
 from realtime_harness.testing import TraceBuilder
 
 TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "traces" / "real"

@@ -10,7 +10,7 @@ from typing import NoReturn
 import typer
 
 from realtime_harness.exceptions import RemoteError, UsageError
-from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.protocol.outcome import Outcome
 
 __all__ = ["app", "exit_with", "fail", "one_line_errors"]
 

@@ -15,8 +15,8 @@ from realtime_harness.cli._app import app, fail, one_line_errors
 from realtime_harness.mock.behaviour import Latency
 from realtime_harness.mock.faults import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
 from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
 
 __all__ = ["mock_server"]
 

@@ -22,9 +22,9 @@ import typer
 
 from realtime_harness.cli._app import app, exit_with, one_line_errors
 from realtime_harness.client import ProbeOptions, ProbeResult, SessionResult, run_probe
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.script import DEFAULT_INSTRUCTIONS
 from realtime_harness.redact import RedactingFilter, redact_text
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.script import DEFAULT_INSTRUCTIONS
 from realtime_harness.target import AuthMode, resolve_target
 
 __all__ = ["TurnDetection", "configure_logging", "probe", "render_result"]

@@ -9,7 +9,7 @@ import orjson
 import typer
 
 from realtime_harness.cli._app import app, one_line_errors
-from realtime_harness.samples import list_samples
+from realtime_harness.media.samples import list_samples
 
 __all__ = ["samples"]
 

@@ -10,9 +10,9 @@ import orjson
 import typer
 
 from realtime_harness.cli._app import app, exit_with, one_line_errors
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.validator import Report
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.validator import Report
 from realtime_harness.validate import validate_file
 
 __all__ = ["validate"]

@@ -38,7 +38,7 @@ from realtime_harness.mock.voices import (
     default_voices,
     match_transcript,
 )
-from realtime_harness.sansio.audio import (
+from realtime_harness.protocol.audio import (
     AudioFormat,
     alaw_decode,
     alaw_encode,
@@ -46,9 +46,9 @@ from realtime_harness.sansio.audio import (
     ulaw_decode,
     ulaw_encode,
 )
-from realtime_harness.sansio.dialects import Dialect, to_dialect
-from realtime_harness.sansio.ids import new_id
-from realtime_harness.sansio.rules import LIVE_CLIENT_EVENT_TYPES
+from realtime_harness.protocol.dialects import Dialect, to_dialect
+from realtime_harness.protocol.ids import new_id
+from realtime_harness.protocol.rules import LIVE_CLIENT_EVENT_TYPES
 
 __all__ = [
     "CLIENT_EVENT_TYPES",

@@ -35,9 +35,9 @@ import orjson
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.mock.behaviour import Action, BehaviourConfig, SendEvent
-from realtime_harness.sansio.dialects import Dialect, detect_dialect
-from realtime_harness.sansio.ids import new_id
-from realtime_harness.sansio.recording import classify_line
+from realtime_harness.protocol.dialects import Dialect, detect_dialect
+from realtime_harness.protocol.ids import new_id
+from realtime_harness.protocol.recording import classify_line
 
 __all__ = ["ReplaySession", "Segment", "Trace", "load_trace", "segment_trace"]
 

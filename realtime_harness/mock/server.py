@@ -54,10 +54,10 @@ from realtime_harness.mock.behaviour import (
 from realtime_harness.mock.faults import FaultKind, FaultPhase, FaultPlan, FaultRecord, FaultSpec
 from realtime_harness.mock.ledger import Ledger
 from realtime_harness.mock.voices import Voice
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.ids import new_id
+from realtime_harness.protocol.validator import Validator, Violation
 from realtime_harness.redact import redact_url
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.ids import new_id
-from realtime_harness.sansio.validator import Validator, Violation
 
 __all__ = ["MockServer", "SessionLike", "SessionLog", "tune_gc_for_serving"]
 

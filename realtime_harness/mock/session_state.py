@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from realtime_harness.sansio.dialects import Dialect
+from realtime_harness.protocol.dialects import Dialect
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",

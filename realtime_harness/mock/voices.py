@@ -1,9 +1,9 @@
 """What the mock says: real recorded speech with its exact text, and how to recognise it.
 
-The mock answers with the bundled speech samples (:mod:`realtime_harness.samples`), so a client
-receives real PCM16 speech and a transcript that is really what is spoken. The same samples let the
-mock "transcribe" input: committed audio that contains a sample is transcribed as that sample's
-text, anything else as a fixed placeholder.
+The mock answers with the bundled speech samples (:mod:`realtime_harness.media.samples`), so a
+client receives real PCM16 speech and a transcript that is really what is spoken. The same
+samples let the mock "transcribe" input: committed audio that contains a sample is transcribed
+as that sample's text, anything else as a fixed placeholder.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def default_voices() -> tuple[Voice, ...]:
     """The bundled samples as voices (loaded once); a tone when no sample can be loaded."""
     voices: list[Voice] = []
     try:
-        from realtime_harness.samples import list_samples
+        from realtime_harness.media.samples import list_samples
 
         for sample in list_samples():
             try:

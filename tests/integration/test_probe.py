@@ -17,9 +17,9 @@ import pytest_asyncio
 
 from realtime_harness.client import ProbeOptions, ProbeResult, mock_target, run_probe
 from realtime_harness.mock import FaultKind, Latency, MockServer
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.redact import forget_secrets
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
 from realtime_harness.target import AuthMode, Target, resolve_target
 from realtime_harness.validate import validate_file
 

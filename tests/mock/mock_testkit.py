@@ -20,8 +20,8 @@ from realtime_harness.mock.behaviour import (
 )
 from realtime_harness.mock.faults import FaultPlan
 from realtime_harness.mock.voices import Voice, tone_voice
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.validator import Report, validate_events
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.validator import Report, validate_events
 
 #: A short reply keeps every test fast: 0.35 s of tone, five words.
 SHORT = (tone_voice(0.35, "Hi there, good friend!"),)

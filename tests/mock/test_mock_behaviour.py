@@ -22,9 +22,9 @@ from mock_testkit import (
 from realtime_harness.mock.behaviour import BehaviourConfig, Close, Latency, SessionBehaviour
 from realtime_harness.mock.faults import FaultPlan
 from realtime_harness.mock.voices import PLACEHOLDER_TRANSCRIPT, tone_voice
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.ids import ID_RE
-from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.ids import ID_RE
+from realtime_harness.protocol.outcome import Outcome
 
 DIALECTS = pytest.mark.parametrize("dialect", list(Dialect), ids=lambda d: d.value)
 COMMIT = {"type": "input_audio_buffer.commit", "event_id": "evt_commit"}

@@ -25,8 +25,8 @@ from realtime_harness.mock import MockServer
 from realtime_harness.mock.behaviour import Latency
 from realtime_harness.mock.faults import FaultKind, FaultPhase, FaultPlan, parse_fault_spec
 from realtime_harness.mock.voices import tone_voice
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.validator import validate_events
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.validator import validate_events
 
 #: One second of tone: ten audio deltas, room for faults after a few of them.
 LONGER = (tone_voice(1.0, "one two three four five six seven eight nine ten"),)

@@ -22,8 +22,8 @@ from mock_testkit import (
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_harness.mock import MockServer
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.outcome import Outcome
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
 
 DIALECTS = pytest.mark.parametrize("dialect", list(Dialect), ids=lambda d: d.value)
 

@@ -3,7 +3,7 @@
 Each :class:`Rule` has a short stable name that appears in every report (``validate``, ``probe``,
 the mock's client checks, the pytest plugin), the side it judges (what the server sends, or what
 the client sends), a one-line statement, and the section of ``realtime-protocol.md`` it comes
-from. The validator (:mod:`realtime_harness.sansio.validator`) implements them; this module also
+from. The validator (:mod:`realtime_harness.protocol.validator`) implements them; this module also
 holds the classification of every server event type into its role in the grammar (§3.2–3.6), so
 that both dialects share one grammar: beta names are mapped through the dialect table.
 
@@ -20,7 +20,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from realtime_harness.sansio.dialects import BETA_TO_GA
+from realtime_harness.protocol.dialects import BETA_TO_GA
 
 __all__ = [
     "CLIENT_EVENT_TYPES",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import realtime_harness.sansio
+import realtime_harness.protocol
 
-CORE = Path(realtime_harness.sansio.__file__).parent
+CORE = Path(realtime_harness.protocol.__file__).parent
 BANNED = {"asyncio", "websockets", "socket", "time", "threading", "soundfile", "soxr", "ssl"}
 
 
@@ -26,7 +26,7 @@ def imported_roots(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_no_io(path: Path) -> None:
-    """Every module of realtime_harness.sansio stays free of I/O and clock imports."""
+    """Every module of realtime_harness.protocol stays free of I/O and clock imports."""
     assert imported_roots(path) & BANNED == set()
 
 
@@ -41,5 +41,5 @@ def test_core_imports_only_core_modules_of_the_package() -> None:
                 and node.module.startswith("realtime_harness.")
             ):
                 assert node.module.startswith(
-                    ("realtime_harness.sansio", "realtime_harness.exceptions")
+                    ("realtime_harness.protocol", "realtime_harness.exceptions")
                 ), f"{path.name} imports {node.module}"

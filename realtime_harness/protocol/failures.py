@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from realtime_harness.sansio.ids import find_session_id
+from realtime_harness.protocol.ids import find_session_id
 
 __all__ = [
     "BENIGN_ERROR_CODES",

@@ -10,8 +10,8 @@ from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field
 
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.events._common import (
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.events._common import (
     BETA,
     GA,
     ClientEventBase,

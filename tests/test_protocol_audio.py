@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from realtime_harness.exceptions import UsageError
-from realtime_harness.sansio.audio import (
+from realtime_harness.protocol.audio import (
     BYTES_PER_MS,
     AudioFormat,
     alaw_decode,

@@ -28,9 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime_harness.sansio.audio import BYTES_PER_MS, AudioFormat, b64_decoded_length
-from realtime_harness.sansio.dialects import Dialect, to_dialect
-from realtime_harness.sansio.failures import BENIGN_ERROR_CODES
+from realtime_harness.protocol.audio import BYTES_PER_MS, AudioFormat, b64_decoded_length
+from realtime_harness.protocol.dialects import Dialect, to_dialect
+from realtime_harness.protocol.failures import BENIGN_ERROR_CODES
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",

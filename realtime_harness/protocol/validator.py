@@ -3,7 +3,7 @@
 Sans-I/O: it takes parsed events (plain mappings, as decoded from the wire) with an optional line
 number and timestamp, and keeps only the state the grammar needs, so a multi-hour recording is
 checked in constant memory. The rules and the grammar's event roles are data in
-:mod:`realtime_harness.sansio.rules`; this module implements them.
+:mod:`realtime_harness.protocol.rules`; this module implements them.
 
 The hot path (audio and transcript deltas) reads a handful of fields from the mapping and never
 builds a model: a typed model per 6 KB audio delta would cost more than every check here together
@@ -19,17 +19,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from realtime_harness.sansio import rules as R
-from realtime_harness.sansio.audio import b64_decoded_length
-from realtime_harness.sansio.dialects import Dialect, dialect_of
-from realtime_harness.sansio.failures import (
+from realtime_harness.protocol import rules as R
+from realtime_harness.protocol.audio import b64_decoded_length
+from realtime_harness.protocol.dialects import Dialect, dialect_of
+from realtime_harness.protocol.failures import (
     Failure,
     failure_from_error_event,
     failure_from_response_done,
 )
-from realtime_harness.sansio.outcome import Outcome
-from realtime_harness.sansio.recording import is_elided
-from realtime_harness.sansio.rules import Role, StreamKind
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.recording import is_elided
+from realtime_harness.protocol.rules import Role, StreamKind
 
 __all__ = ["Report", "Validator", "Violation", "validate_events"]
 

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.failures import ErrorInfo
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.failures import ErrorInfo
 
 __all__ = [
     "BETA",

@@ -33,8 +33,8 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from realtime_harness.sansio.dialects import Dialect
-from realtime_harness.sansio.events._common import (
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.events._common import (
     AudioFormat,
     ClientEventBase,
     ContentPart,
@@ -58,7 +58,7 @@ from realtime_harness.sansio.events._common import (
     Usage,
     WireModel,
 )
-from realtime_harness.sansio.events.client import (
+from realtime_harness.protocol.events.client import (
     CLIENT_EVENT_CLASSES,
     ConversationItemCreate,
     ConversationItemDelete,
@@ -75,7 +75,7 @@ from realtime_harness.sansio.events.client import (
     SessionUpdate,
     TranscriptionSessionUpdate,
 )
-from realtime_harness.sansio.events.server import (
+from realtime_harness.protocol.events.server import (
     SERVER_EVENT_CLASSES,
     ConversationCreated,
     ConversationItemAdded,
