@@ -47,6 +47,7 @@ from realtime_harness.exceptions import (
     HandshakeRejected,
     UsageError,
 )
+from realtime_harness.protocol import codes
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.ids import new_id
@@ -96,24 +97,12 @@ __all__ = [
 
 log = logging.getLogger("realtime_harness.client")
 
-#: Close codes openai-python's GA client treats as recoverable (protocol §1.5).
-RECOVERABLE_CLOSE_CODES: frozenset[int] = frozenset({1001, 1005, 1006, 1011, 1012, 1013, 1015})
-#: Handshake statuses worth another attempt (throttled, unavailable).
-_RETRY_STATUSES = frozenset({429, 503})
-#: Error codes inside an ``error`` event or a failed ``response.done`` that are transient.
-_TRANSIENT_CODES = frozenset({"rate_limit_exceeded"})
+#: The code classes live in the protocol core; these names stay for importers of this module.
+RECOVERABLE_CLOSE_CODES: frozenset[int] = codes.RECOVERABLE_CLOSE_CODES
+_RETRY_STATUSES = codes.RETRY_STATUSES
+_TRANSIENT_CODES = codes.TRANSIENT_ERROR_CODES
 _CONNECTION_KINDS = frozenset({"close", "timeout", "handshake", "connect"})
-#: Error codes the server follows with a close (protocol §4.4).
-_FATAL_CODES = frozenset(
-    {
-        "invalid_api_key",
-        "beta_api_shape_disabled",
-        "missing_model",
-        "invalid_model",
-        "model_not_found",
-        "session_expired",
-    }
-)
+_FATAL_CODES = codes.FATAL_ERROR_CODES
 #: A broken stream can break one rule hundreds of times; the log shows the first few.
 _MAX_VIOLATION_LINES = 5
 _REQUEST_ID_HEADERS = ("apim-request-id", "x-request-id", "x-ms-request-id", "x-ms-region")

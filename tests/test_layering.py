@@ -1,4 +1,9 @@
-"""The sans-I/O core imports no I/O: no asyncio, websockets, sockets, clocks or audio files."""
+"""The sans-I/O core imports no I/O: no asyncio, sockets, clocks, randomness, files or audio files.
+
+Everything under ``realtime_harness/protocol/`` takes time, randomness and bytes as arguments;
+imports needed only by the type checker (under ``if TYPE_CHECKING:``) are allowed, since they
+never run.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,50 @@ import pytest
 import realtime_harness.protocol
 
 CORE = Path(realtime_harness.protocol.__file__).parent
-BANNED = {"asyncio", "websockets", "socket", "time", "threading", "soundfile", "soxr", "ssl"}
+BANNED = {
+    "asyncio",
+    "websockets",
+    "socket",
+    "time",
+    "threading",
+    "soundfile",
+    "soxr",
+    "ssl",
+    "random",
+    "os",
+    "pathlib",
+    "io",
+    "subprocess",
+    "selectors",
+}
+#: Builtins that touch the file system or the clock.
+BANNED_CALLS = {"open", "input", "print"}
+CORE_FILES = sorted(CORE.rglob("*.py"))
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node that runs: ``if TYPE_CHECKING:`` blocks are left out."""
+    nodes: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        for child in ast.iter_child_nodes(node):
+            if (
+                isinstance(child, ast.If)
+                and isinstance(child.test, ast.Name)
+                and child.test.id == "TYPE_CHECKING"
+            ):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+    return nodes
 
 
 def imported_roots(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     roots: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -24,15 +66,27 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_no_io(path: Path) -> None:
-    """Every module of realtime_harness.protocol stays free of I/O and clock imports."""
+    """Every module of realtime_harness.protocol stays free of I/O, clock and random imports."""
     assert imported_roots(path) & BANNED == set()
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(CORE)))
+def test_core_module_calls_no_file_or_console_builtin(path: Path) -> None:
+    """No module of the core opens files or writes to the console."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    called = {
+        node.func.id
+        for node in _runtime_nodes(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert called & BANNED_CALLS == set()
 
 
 def test_core_imports_only_core_modules_of_the_package() -> None:
     """The core depends on no asyncio layer of the package (client, mock, transport, cli)."""
-    for path in CORE.rglob("*.py"):
+    for path in CORE_FILES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if (
@@ -43,3 +97,13 @@ def test_core_imports_only_core_modules_of_the_package() -> None:
                 assert node.module.startswith(
                     ("realtime_harness.protocol", "realtime_harness.exceptions")
                 ), f"{path.name} imports {node.module}"
+
+
+def test_the_layering_check_sees_a_banned_import(tmp_path: Path) -> None:
+    """The check itself: a runtime import is seen, a TYPE_CHECKING-only import is not."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "TYPE_CHECKING = False\nif TYPE_CHECKING:\n    import random\nimport time\n",
+        encoding="utf-8",
+    )
+    assert imported_roots(module) & BANNED == {"time"}

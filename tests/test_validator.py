@@ -760,3 +760,53 @@ def test_every_real_trace_validates_without_violation(path: Path) -> None:
         e["type"] == "response.done" and e["response"]["status"] in ("failed", "incomplete")
         for e in events
     )
+
+
+# --- recordings of the harness's own sessions -------------------------------------------------
+def test_elided_append_with_base64_padding_is_whole_samples(build: TraceBuilder) -> None:
+    """A 1,172-byte chunk is 1,564 base64 chars with one '=': the recording keeps its exact
+    decoded length, and the validator does not mistake it for 1,173 bytes (half a sample)."""
+    append = {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(1172)).decode()}
+    elided = dict(elide_audio(append))
+    assert elided["audio"]["chars"] == 1564
+    assert elided["audio"]["bytes"] == 1172
+    steps = [*manual_session(build)]
+    steps += [("c", {"type": "input_audio_buffer.append", "audio": pcm_b64(100)}), ("c", elided)]
+    assert run_client(build, steps) == []
+
+
+def test_recordings_made_before_exact_lengths_are_not_judged_on_parity(
+    build: TraceBuilder,
+) -> None:
+    """An elided payload with only ``chars`` has an unknown parity: no partial-sample claim."""
+    elided = {"elided": True, "chars": 1564, "sha256": "0"}
+    steps = [
+        *manual_session(build),
+        ("c", {"type": "input_audio_buffer.append", "audio": pcm_b64(100)}),
+    ]
+    steps += [("c", {"type": "input_audio_buffer.append", "audio": elided})]
+    steps += [("c", {"type": "input_audio_buffer.commit"})]
+    assert run_client(build, steps) == []
+
+
+@pytest.mark.parametrize("vad", [None, "server_vad"], ids=["manual", "server_vad"])
+def test_every_bundled_sample_streamed_and_recorded_validates_clean(
+    build: TraceBuilder, vad: str | None
+) -> None:
+    """Each bundled sample, cut into the probe's 100 ms chunks and elided as ``--record`` writes
+    it, is a clean client stream in both turn-detection modes."""
+    from realtime_harness.media.samples import list_samples
+    from realtime_harness.protocol.audio import encode_chunk, iter_chunks
+
+    for sample in list_samples():
+        validator = Validator(build.dialect)
+        validator.server_event(build.session_created()[0])
+        validator.client_event(session_update(build, {"type": vad} if vad else None))
+        validator.server_event(build.session_updated(vad=vad is not None)[0])
+        for chunk in iter_chunks(sample.pcm16()):
+            event = {"type": "input_audio_buffer.append", "audio": encode_chunk(chunk)}
+            validator.client_event(dict(elide_audio(event)))
+        if vad is None:
+            validator.client_event({"type": "input_audio_buffer.commit"})
+        report = validator.finish()
+        assert [v.summary() for v in report.violations] == [], sample.name

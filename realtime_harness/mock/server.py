@@ -54,6 +54,7 @@ from realtime_harness.mock.behaviour import (
 from realtime_harness.mock.faults import FaultKind, FaultPhase, FaultPlan, FaultRecord, FaultSpec
 from realtime_harness.mock.ledger import Ledger
 from realtime_harness.mock.voices import Voice
+from realtime_harness.protocol import codes
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.validator import Validator, Violation
@@ -469,21 +470,21 @@ class MockServer:
                     "invalid_api_key",
                     f"Incorrect API key provided: {_mask(key)}. You can find your API key at "
                     "https://platform.openai.com/account/api-keys.",
-                    3000,
+                    codes.CLOSE_AUTH,
                 )
             elif beta_header and self.dialect is Dialect.GA:
                 fatal = (
                     "beta_api_shape_disabled",
                     "The Realtime Beta API is no longer supported. Please use /v1/realtime for "
                     "the GA API.",
-                    4000,
+                    codes.CLOSE_BAD_REQUEST,
                 )
             elif not model and query.get("intent") != "transcription":
                 fatal = (
                     "missing_model",
                     "You must provide a model parameter, for example "
                     "wss://api.openai.com/v1/realtime?model=gpt-realtime",
-                    4000,
+                    codes.CLOSE_BAD_REQUEST,
                 )
         if model and any(word in model.lower() for word in _NOT_REALTIME):
             if azure:
@@ -500,7 +501,7 @@ class MockServer:
                 fatal = (
                     "invalid_model",
                     f'Model "{model}" is not supported in realtime mode.',
-                    4000,
+                    codes.CLOSE_BAD_REQUEST,
                 )
         self._pending[connection] = _Handshake(
             dialect=dialect,

@@ -8,27 +8,31 @@ Pure functions over bytes and numpy arrays: no file I/O, no resampling, no clock
 * ``g711_ulaw`` / ``audio/pcmu`` and ``g711_alaw`` / ``audio/pcma``: G.711 at 8 kHz, one byte a
   sample. 100 ms = 800 bytes.
 
-G.711 is implemented here with numpy lookup tables built once from the ITU-T G.711 segment
-algorithm (the classic Sun ``g711.c`` formulation). The stdlib ``audioop`` module would do it but
-is deprecated (warns on import, removed in Python 3.13); its ``audioop-lts`` backport only installs
-on 3.13+. Encoding is then a single table lookup per sample.
+G.711 is implemented here with numpy lookup tables built on first use from the ITU-T G.711
+segment algorithm (the classic Sun ``g711.c`` formulation); numpy is imported only by the
+functions that need it, so the validator and the CLI start without it. The stdlib ``audioop``
+module would do it but is deprecated (warns on import, removed in Python 3.13); its
+``audioop-lts`` backport only installs on 3.13+. Encoding is then a single table lookup per sample.
 """
 
 from __future__ import annotations
 
 import binascii
 import enum
-from collections.abc import Iterator, Mapping
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from realtime_harness.exceptions import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "BYTES_PER_MS",
     "DEFAULT_CHUNK_MS",
+    "MAX_APPEND_BYTES",
     "MAX_CHUNK_MS",
     "MIN_CHUNK_MS",
     "MIN_COMMIT_MS",
@@ -37,9 +41,12 @@ __all__ = [
     "alaw_decode",
     "alaw_encode",
     "b64_decoded_length",
+    "bytes_per_ms_of",
     "chunk_bytes",
     "decode_chunk",
     "duration_s",
+    "elided_approx_length",
+    "elided_decoded_length",
     "encode_chunk",
     "float_to_pcm16",
     "iter_chunks",
@@ -61,6 +68,8 @@ MIN_CHUNK_MS = 20
 MAX_CHUNK_MS = 500
 MIN_COMMIT_MS = 100
 """The server rejects ``input_audio_buffer.commit`` with less than 100 ms of audio buffered."""
+MAX_APPEND_BYTES = 15 * 1024 * 1024
+"""The largest audio one ``input_audio_buffer.append`` may carry (15 MiB, decoded)."""
 
 
 class AudioFormat(enum.StrEnum):
@@ -132,6 +141,22 @@ def parse_format(value: str | Mapping[str, Any] | AudioFormat) -> AudioFormat:
     return fmt
 
 
+def bytes_per_ms_of(value: object) -> int | None:
+    """Wire bytes per millisecond of a session's audio format value (beta string or GA object).
+
+    ``None`` when the value names no known format (absent, ``null``, any other JSON type): never
+    raises, so it can read a format straight from a server or a file.
+    """
+    if isinstance(value, str):
+        fmt = _FORMAT_ALIASES.get(value)
+    elif isinstance(value, Mapping):
+        kind = value.get("type")
+        fmt = _FORMAT_ALIASES.get(kind) if isinstance(kind, str) else None
+    else:
+        return None
+    return None if fmt is None else fmt.bytes_per_ms
+
+
 def chunk_bytes(chunk_ms: int = DEFAULT_CHUNK_MS, fmt: AudioFormat = AudioFormat.PCM16) -> int:
     """Bytes in one chunk of ``chunk_ms`` milliseconds (4,800 for 100 ms of PCM16).
 
@@ -163,7 +188,7 @@ def iter_chunks(
 
 def encode_chunk(pcm_chunk: bytes) -> str:
     """Base64 text of one chunk, as sent in ``input_audio_buffer.append``'s ``audio`` field."""
-    # binascii without the trailing newline is the cheapest stdlib path (perf-limits §4).
+    # binascii without the trailing newline is the cheapest stdlib path.
     return binascii.b2a_base64(pcm_chunk, newline=False).decode("ascii")
 
 
@@ -196,6 +221,30 @@ def b64_decoded_length(b64: str) -> int | None:
     if pad < n - 2 or raw[pad:] not in (b"=", b"=="):
         return None
     return n // 4 * 3 - (n - pad)
+
+
+def elided_decoded_length(elided: Mapping[str, Any]) -> int | None:
+    """Decoded bytes of an elided audio payload of a recording, or ``None`` if unknown.
+
+    Recordings store ``bytes`` (the exact decoded length) beside ``chars`` (the base64 length).
+    Older recordings carry ``chars`` only; ``chars // 4 * 3`` over-counts by the one or two
+    padding bytes, so the exact length is unknown there and the caller must not judge parity.
+    """
+    size = elided.get("bytes")
+    if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+        return size
+    return None
+
+
+def elided_approx_length(elided: Mapping[str, Any]) -> int:
+    """Decoded bytes of an elided payload, exact when known, else within two bytes (0 if none)."""
+    exact = elided_decoded_length(elided)
+    if exact is not None:
+        return exact
+    chars = elided.get("chars")
+    if isinstance(chars, int) and not isinstance(chars, bool) and chars > 0:
+        return chars // 4 * 3
+    return 0
 
 
 def pcm16_base64_problem(b64: str) -> str | None:
@@ -236,6 +285,8 @@ def float_to_pcm16(samples: npt.NDArray[np.floating[Any]]) -> tuple[bytes, int]:
     Values outside the range are clipped (never wrapped, which would turn a loud peak into a
     click). Scaling by 32767 keeps +1.0 and -1.0 symmetric.
     """
+    import numpy as np
+
     x = np.asarray(samples, dtype=np.float32)
     clipped = int(np.count_nonzero((x > 1.0) | (x < -1.0)))
     out = np.clip(x * 32767.0, -32768.0, 32767.0)
@@ -244,6 +295,8 @@ def float_to_pcm16(samples: npt.NDArray[np.floating[Any]]) -> tuple[bytes, int]:
 
 def pcm16_to_float(pcm: bytes) -> npt.NDArray[np.float32]:
     """Float32 samples in [-1, 1) from little-endian PCM16 bytes (odd trailing byte: error)."""
+    import numpy as np
+
     if len(pcm) % 2:
         raise ValueError(f"{len(pcm)} bytes is not whole 16-bit samples")
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
@@ -253,6 +306,8 @@ def pcm16_to_float(pcm: bytes) -> npt.NDArray[np.float32]:
 
 
 def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
+    import numpy as np
+
     # ITU-T G.711 μ-law over every 16-bit value, indexed by the sample's uint16 bit pattern.
     pcm = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int32) >> 2  # 14-bit
     mask = np.where(pcm < 0, 0x7F, 0xFF)
@@ -264,12 +319,16 @@ def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
 
 
 def _ulaw_decode_table() -> npt.NDArray[np.int16]:
+    import numpy as np
+
     u = ~np.arange(256, dtype=np.int32) & 0xFF
     t = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
     return np.where(u & 0x80, 0x84 - t, t - 0x84).astype(np.int16)
 
 
 def _alaw_encode_table() -> npt.NDArray[np.uint8]:
+    import numpy as np
+
     pcm = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int32) >> 3  # 13-bit
     mask = np.where(pcm >= 0, 0xD5, 0x55)
     mag = np.where(pcm >= 0, pcm, -pcm - 1)
@@ -281,6 +340,8 @@ def _alaw_encode_table() -> npt.NDArray[np.uint8]:
 
 
 def _alaw_decode_table() -> npt.NDArray[np.int16]:
+    import numpy as np
+
     a = np.arange(256, dtype=np.int32) ^ 0x55
     seg = (a & 0x70) >> 4
     t = (a & 0x0F) << 4
@@ -288,33 +349,49 @@ def _alaw_decode_table() -> npt.NDArray[np.int16]:
     return np.where(a & 0x80, t, -t).astype(np.int16)
 
 
-_ULAW_ENC = _ulaw_encode_table()
-_ULAW_DEC = _ulaw_decode_table()
-_ALAW_ENC = _alaw_encode_table()
-_ALAW_DEC = _alaw_decode_table()
+_TABLES: dict[str, Callable[[], npt.NDArray[Any]]] = {
+    "ulaw_enc": _ulaw_encode_table,
+    "ulaw_dec": _ulaw_decode_table,
+    "alaw_enc": _alaw_encode_table,
+    "alaw_dec": _alaw_decode_table,
+}
+
+
+@functools.cache
+def _table(name: str) -> npt.NDArray[Any]:
+    # Built on first use (a few ms each), so importing this module needs no numpy.
+    return _TABLES[name]()
 
 
 def _as_uint16(pcm: bytes) -> npt.NDArray[np.uint16]:
+    import numpy as np
+
     if len(pcm) % 2:
         raise ValueError(f"{len(pcm)} bytes is not whole 16-bit samples")
     return np.frombuffer(pcm, dtype="<u2")
 
 
+def _as_uint8(data: bytes) -> npt.NDArray[np.uint8]:
+    import numpy as np
+
+    return np.frombuffer(data, dtype=np.uint8)
+
+
 def ulaw_encode(pcm: bytes) -> bytes:
     """G.711 μ-law bytes (one per sample) from little-endian PCM16; the rate is unchanged."""
-    return _ULAW_ENC[_as_uint16(pcm)].tobytes()
+    return bytes(_table("ulaw_enc")[_as_uint16(pcm)].tobytes())
 
 
 def ulaw_decode(data: bytes) -> bytes:
     """Little-endian PCM16 from G.711 μ-law bytes; the rate is unchanged."""
-    return _ULAW_DEC[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+    return bytes(_table("ulaw_dec")[_as_uint8(data)].astype("<i2").tobytes())
 
 
 def alaw_encode(pcm: bytes) -> bytes:
     """G.711 A-law bytes (one per sample) from little-endian PCM16; the rate is unchanged."""
-    return _ALAW_ENC[_as_uint16(pcm)].tobytes()
+    return bytes(_table("alaw_enc")[_as_uint16(pcm)].tobytes())
 
 
 def alaw_decode(data: bytes) -> bytes:
     """Little-endian PCM16 from G.711 A-law bytes; the rate is unchanged."""
-    return _ALAW_DEC[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+    return bytes(_table("alaw_dec")[_as_uint8(data)].astype("<i2").tobytes())

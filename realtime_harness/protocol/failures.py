@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from realtime_harness.protocol.codes import BENIGN_ERROR_CODES
 from realtime_harness.protocol.ids import find_session_id
 
 __all__ = [
@@ -33,10 +34,6 @@ FailureKind = Literal[
     "handshake",
     "connect",
 ]
-
-#: Error codes that report a harmless race rather than a broken deployment (protocol §3.6, §7).
-#: They are recorded and marked benign, never hidden.
-BENIGN_ERROR_CODES: frozenset[str] = frozenset({"response_cancel_not_active"})
 
 
 class ErrorInfo(BaseModel):

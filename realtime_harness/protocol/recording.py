@@ -9,8 +9,10 @@ A recording starts with one header line and then has one frame per line::
 
 ``t`` is seconds since the connection started. Audio payloads (``audio`` of
 ``input_audio_buffer.append``, ``delta`` of audio deltas) are elided by default to
-``{"elided": true, "chars": N, "sha256": "<hex of the base64 text>"}`` so recordings stay small and
-carry no user audio; ``validate`` skips the base64 checks for elided payloads.
+``{"elided": true, "chars": N, "bytes": M, "sha256": "<hex of the base64 text>"}`` so recordings
+stay small and carry no user audio. ``bytes`` is the decoded length (absent when the text is not
+valid base64, and in recordings made before it was added); ``validate`` checks sizes with it and
+skips the base64 checks for elided payloads.
 
 ``validate`` and the mock's ``--replay`` read both this format and the plain one users log
 (one server event per line); :func:`classify_line` tells them apart.
@@ -21,6 +23,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any, Literal
+
+from realtime_harness.protocol import catalog
+from realtime_harness.protocol.audio import b64_decoded_length
 
 __all__ = [
     "AUDIO_FIELDS",
@@ -36,11 +41,7 @@ __all__ = [
 HEADER_KEY = "realtime_harness_recording"
 
 #: Event type → the field that carries base64 audio.
-AUDIO_FIELDS: dict[str, str] = {
-    "input_audio_buffer.append": "audio",
-    "response.output_audio.delta": "delta",
-    "response.audio.delta": "delta",
-}
+AUDIO_FIELDS: dict[str, str] = catalog.AUDIO_FIELDS
 
 LineKind = Literal["header", "server", "client", "event", "other"]
 
@@ -66,7 +67,12 @@ def elide_audio(event: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(payload, str):
         return event
     digest = hashlib.sha256(payload.encode("ascii", "replace")).hexdigest()
-    return {**event, field: {"elided": True, "chars": len(payload), "sha256": digest}}
+    elided: dict[str, Any] = {"elided": True, "chars": len(payload)}
+    size = b64_decoded_length(payload)
+    if size is not None:
+        elided["bytes"] = size
+    elided["sha256"] = digest
+    return {**event, field: elided}
 
 
 def is_elided(value: object) -> bool:

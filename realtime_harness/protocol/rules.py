@@ -16,19 +16,22 @@ incomplete, not as a violation).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from realtime_harness.protocol.dialects import BETA_TO_GA
+from realtime_harness.protocol import catalog
+from realtime_harness.protocol.audio import MIN_COMMIT_MS
+from realtime_harness.protocol.catalog import ClientRole, Role, StreamKind
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
+    "CLIENT_ROLES",
     "LIVE_CLIENT_EVENT_TYPES",
     "MIN_COMMIT_MS",
     "RULES",
     "SERVER_ROLES",
     "STREAMS",
+    "ClientRole",
     "Role",
     "Rule",
     "Stream",
@@ -291,34 +294,7 @@ CLIENT_UNKNOWN_CALL_ID = _rule(
 RULES: Final[dict[str, Rule]] = dict(_TABLE)
 
 
-# --- the grammar: every server event type's role ---------------------------------------------
-class Role(enum.Enum):
-    """The role of a server event type in the grammar of §3."""
-
-    SESSION_CREATED = enum.auto()
-    SESSION_UPDATED = enum.auto()
-    RESPONSE_CREATED = enum.auto()
-    RESPONSE_DONE = enum.auto()
-    ITEM_ADDED = enum.auto()
-    ITEM_DONE = enum.auto()
-    PART_ADDED = enum.auto()
-    PART_DONE = enum.auto()
-    STREAM_DELTA = enum.auto()
-    STREAM_DONE = enum.auto()
-    ARGS_DELTA = enum.auto()
-    ARGS_DONE = enum.auto()
-    ERROR = enum.auto()
-    #: May appear anywhere after session.created (§3.4): rate limits, VAD, transcription,
-    #: conversation item events, WebRTC output buffer, MCP listing.
-    FREE = enum.auto()
-
-
-class StreamKind(enum.Enum):
-    """The delta streams of a content part."""
-
-    TEXT = "text"
-    AUDIO = "audio"
-    TRANSCRIPT = "transcript"
+# --- the grammar: every server event type's role, from the catalog ---------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,86 +312,25 @@ STREAMS: Final[dict[StreamKind, Stream]] = {
     StreamKind.AUDIO: Stream(StreamKind.AUDIO, None, None),
 }
 
-_GA_ROLES: dict[str, tuple[Role, StreamKind | None]] = {
-    "session.created": (Role.SESSION_CREATED, None),
-    "session.updated": (Role.SESSION_UPDATED, None),
-    "response.created": (Role.RESPONSE_CREATED, None),
-    "response.done": (Role.RESPONSE_DONE, None),
-    "response.output_item.added": (Role.ITEM_ADDED, None),
-    "response.output_item.done": (Role.ITEM_DONE, None),
-    "response.content_part.added": (Role.PART_ADDED, None),
-    "response.content_part.done": (Role.PART_DONE, None),
-    "response.output_text.delta": (Role.STREAM_DELTA, StreamKind.TEXT),
-    "response.output_text.done": (Role.STREAM_DONE, StreamKind.TEXT),
-    "response.output_audio.delta": (Role.STREAM_DELTA, StreamKind.AUDIO),
-    "response.output_audio.done": (Role.STREAM_DONE, StreamKind.AUDIO),
-    "response.output_audio_transcript.delta": (Role.STREAM_DELTA, StreamKind.TRANSCRIPT),
-    "response.output_audio_transcript.done": (Role.STREAM_DONE, StreamKind.TRANSCRIPT),
-    "response.function_call_arguments.delta": (Role.ARGS_DELTA, None),
-    "response.function_call_arguments.done": (Role.ARGS_DONE, None),
-    "error": (Role.ERROR, None),
-}
-for _free in (
-    "conversation.created",
-    "conversation.item.added",
-    "conversation.item.done",
-    "conversation.item.retrieved",
-    "conversation.item.truncated",
-    "conversation.item.deleted",
-    "conversation.item.input_audio_transcription.delta",
-    "conversation.item.input_audio_transcription.completed",
-    "conversation.item.input_audio_transcription.failed",
-    "conversation.item.input_audio_transcription.segment",
-    "input_audio_buffer.committed",
-    "input_audio_buffer.cleared",
-    "input_audio_buffer.speech_started",
-    "input_audio_buffer.speech_stopped",
-    "input_audio_buffer.timeout_triggered",
-    "input_audio_buffer.dtmf_event_received",
-    "output_audio_buffer.started",
-    "output_audio_buffer.stopped",
-    "output_audio_buffer.cleared",
-    "rate_limits.updated",
-    "mcp_list_tools.in_progress",
-    "mcp_list_tools.completed",
-    "mcp_list_tools.failed",
-    "response.mcp_call_arguments.delta",
-    "response.mcp_call_arguments.done",
-    "response.mcp_call.in_progress",
-    "response.mcp_call.completed",
-    "response.mcp_call.failed",
-):
-    _GA_ROLES[_free] = (Role.FREE, None)
-
 #: Every known server event type (both dialects) → its role and stream kind.
 SERVER_ROLES: Final[dict[str, tuple[Role, StreamKind | None]]] = {
-    **_GA_ROLES,
-    **{beta: _GA_ROLES[ga] for beta, ga in BETA_TO_GA.items() if ga in _GA_ROLES},
+    name: (row.role, row.stream)
+    for row in catalog.EVENTS
+    if row.side == "server" and isinstance(row.role, Role)
+    for name in row.names
+}
+#: Every known client event type (both dialects) → what it does to the client-side state.
+CLIENT_ROLES: Final[dict[str, ClientRole]] = {
+    name: row.role
+    for row in catalog.EVENTS
+    if row.side == "client" and isinstance(row.role, ClientRole)
+    for name in row.names
 }
 
-#: Client event types the live OpenAI GA server lists as supported, in its order (§2.1); the
-#: mock quotes this list in its invalid_value error, as the real server does.
-LIVE_CLIENT_EVENT_TYPES: Final[tuple[str, ...]] = (
-    "session.update",
-    "session.close",
-    "input_audio_buffer.append",
-    "session.input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "conversation.item.retrieve",
-    "response.create",
-    "response.cancel",
-)
+#: Client event types the live OpenAI GA server lists as supported, in its order; the mock
+#: quotes this list in its invalid_value error, as the real server does.
+LIVE_CLIENT_EVENT_TYPES: Final[tuple[str, ...]] = catalog.LIVE_CLIENT_TYPES
 
 #: Client event types some server accepts: the live list, WebRTC/SIP's output buffer clear and
 #: beta/Azure's transcription session update.
-CLIENT_EVENT_TYPES: Final[frozenset[str]] = frozenset(LIVE_CLIENT_EVENT_TYPES) | {
-    "output_audio_buffer.clear",
-    "transcription_session.update",
-}
-
-#: The server needs this much audio appended since the previous commit (§4.6).
-MIN_COMMIT_MS: Final[float] = 100.0
+CLIENT_EVENT_TYPES: Final[frozenset[str]] = catalog.CLIENT_TYPES

@@ -20,8 +20,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from realtime_harness.protocol import rules as R
-from realtime_harness.protocol.audio import b64_decoded_length
-from realtime_harness.protocol.dialects import Dialect, dialect_of
+from realtime_harness.protocol import session_config as SC
+from realtime_harness.protocol.audio import (
+    BYTES_PER_MS,
+    MAX_APPEND_BYTES,
+    b64_decoded_length,
+    elided_approx_length,
+    elided_decoded_length,
+)
+from realtime_harness.protocol.catalog import SESSION_UPDATE, Dialect, dialect_of
 from realtime_harness.protocol.failures import (
     Failure,
     failure_from_error_event,
@@ -34,24 +41,6 @@ from realtime_harness.protocol.rules import Role, StreamKind
 __all__ = ["Report", "Validator", "Violation", "validate_events"]
 
 _FINAL_STATUSES = frozenset({"completed", "cancelled", "failed", "incomplete"})
-#: Beta-only session fields that a GA server rejects as unknown parameters, and the reverse.
-_BETA_SESSION_FIELDS = frozenset(
-    {
-        "modalities",
-        "voice",
-        "input_audio_format",
-        "output_audio_format",
-        "input_audio_transcription",
-        "turn_detection",
-        "input_audio_noise_reduction",
-        "temperature",
-        "max_response_output_tokens",
-    }
-)
-_GA_SESSION_FIELDS = frozenset({"output_modalities", "audio", "max_output_tokens"})
-#: Bytes of audio per millisecond, by input format (PCM16 24 kHz mono; G.711 8 kHz).
-_BYTES_PER_MS = {"pcm": 48.0, "g711": 8.0}
-_MAX_APPEND_BYTES = 15 * 1024 * 1024
 
 
 class Violation(BaseModel):
@@ -157,17 +146,6 @@ class _Window:
             self._members.discard(self._order.popleft())
 
 
-def _is_pcm(fmt: object) -> bool | None:
-    """Whether an audio format (beta string or GA object) is PCM16; None when absent."""
-    if isinstance(fmt, str):
-        return fmt == "pcm16"
-    if isinstance(fmt, Mapping):
-        kind = fmt.get("type")
-        if isinstance(kind, str):
-            return kind == "audio/pcm"
-    return None
-
-
 class Validator:
     """Checks the ordering of one connection's events against the rules table.
 
@@ -199,7 +177,7 @@ class Validator:
         self._items: dict[str, _Item] = {}
         self._parts: dict[tuple[str, int], _Part] = {}
         self._pcm_output = True
-        self._input_bytes_per_ms = _BYTES_PER_MS["pcm"]
+        self._input_bytes_per_ms = BYTES_PER_MS
         self._call_ids: set[str] = set()
         # client-side state
         self._buffer_ms = 0.0
@@ -324,18 +302,15 @@ class Validator:
             self._apply_session(session)
 
     def _apply_session(self, session: Mapping[str, Any]) -> None:
-        pcm = _output_is_pcm(session)
+        pcm = SC.output_is_pcm(session)
         if pcm is not None:
             self._pcm_output = pcm
-        audio = session.get("audio")
-        if isinstance(audio, Mapping) and isinstance(audio.get("input"), Mapping):
-            self._set_input_format(audio["input"].get("format"))  # GA audio.input.format
-        self._set_input_format(session.get("input_audio_format"))  # beta
+        self._set_input_format(session)
 
-    def _set_input_format(self, fmt: object) -> None:
-        pcm = _is_pcm(fmt)
-        if pcm is not None:
-            self._input_bytes_per_ms = _BYTES_PER_MS["pcm" if pcm else "g711"]
+    def _set_input_format(self, session: Mapping[str, Any]) -> None:
+        size = SC.input_bytes_per_ms(session)
+        if size is not None:
+            self._input_bytes_per_ms = size
 
     def _response_of(
         self, event: Mapping[str, Any], line: int | None, t: float | None
@@ -375,7 +350,7 @@ class Validator:
                         response_id=rid,
                     )
                     break
-        pcm = _output_is_pcm(response)
+        pcm = SC.output_is_pcm(response)
         self._responses[rid] = _Response(rid, default, self._pcm_output if pcm is None else pcm)
 
     def _response_done(
@@ -839,9 +814,12 @@ class Validator:
                 t,
             )
         audio = event.get("audio")
+        exact = True
         if isinstance(audio, Mapping) and is_elided(audio):
-            chars = audio.get("chars")
-            size = chars // 4 * 3 if isinstance(chars, int) else 0
+            # Recordings made before elided payloads carried "bytes" give only the base64
+            # length: the decoded size is then known to within the padding, not its parity.
+            exact = elided_decoded_length(audio) is not None
+            size = elided_approx_length(audio)
         else:
             size_or_none = b64_decoded_length(audio) if isinstance(audio, str) else None
             if size_or_none is None:
@@ -850,11 +828,11 @@ class Validator:
                 )
                 return
             size = size_or_none
-        if size > _MAX_APPEND_BYTES:
+        if size > MAX_APPEND_BYTES:
             self._violate(
                 R.CLIENT_AUDIO_INVALID, f"append of {size} bytes exceeds 15 MiB", event, line, t
             )
-        elif self._input_bytes_per_ms == _BYTES_PER_MS["pcm"] and size % 2:
+        elif exact and self._input_bytes_per_ms == BYTES_PER_MS and size % 2:
             self._violate(
                 R.CLIENT_AUDIO_INVALID,
                 f"PCM16 append of {size} bytes splits a sample",
@@ -870,16 +848,15 @@ class Validator:
         session = event.get("session")
         if not isinstance(session, Mapping):
             return
-        if self.dialect is Dialect.GA:
-            if "type" not in session and event.get("type") == "session.update":
-                self._violate(
-                    R.CLIENT_MISSING_SESSION_TYPE, "GA session.update without type", event, line, t
-                )
-            wrong = sorted(_BETA_SESSION_FIELDS & session.keys())
-        elif self.dialect is Dialect.BETA:
-            wrong = sorted(_GA_SESSION_FIELDS & session.keys())
-        else:
-            wrong = []
+        if (
+            self.dialect is Dialect.GA
+            and "type" not in session
+            and event.get("type") == SESSION_UPDATE
+        ):
+            self._violate(
+                R.CLIENT_MISSING_SESSION_TYPE, "GA session.update without type", event, line, t
+            )
+        wrong = SC.other_dialect_fields(self.dialect, session) if self.dialect else []
         if wrong:
             self._violate(
                 R.CLIENT_DIALECT_MISMATCH,
@@ -889,12 +866,8 @@ class Validator:
                 t,
             )
         # Turn detection set to null (beta top level, GA audio.input) asks for manual commits.
-        vad: object = session.get("turn_detection", ...)
-        audio = session.get("audio")
-        if isinstance(audio, Mapping) and isinstance(audio.get("input"), Mapping):
-            vad = audio["input"].get("turn_detection", vad)
-            self._set_input_format(audio["input"].get("format"))
-        self._set_input_format(session.get("input_audio_format"))
+        vad = SC.turn_detection_update(session)
+        self._set_input_format(session)
         if vad is None:
             self._vad_off_requested = True
             self._session_updated = False
@@ -924,18 +897,6 @@ class Validator:
             violations_dropped=self.violations_dropped,
         )
         return self._finished
-
-
-def _output_is_pcm(config: Mapping[str, Any]) -> bool | None:
-    """Whether a session or response outputs PCM16 (beta ``output_audio_format``, GA
-    ``audio.output.format``); None when it does not say."""
-    pcm = _is_pcm(config.get("output_audio_format"))
-    audio = config.get("audio")
-    if pcm is None and isinstance(audio, Mapping):
-        out = audio.get("output")
-        if isinstance(out, Mapping):
-            pcm = _is_pcm(out.get("format"))
-    return pcm
 
 
 def _rid(event: Mapping[str, Any]) -> str:
