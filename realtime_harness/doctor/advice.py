@@ -14,8 +14,9 @@ server's ``Date`` header and the session's ``expires_at``.
 Sources: the Azure OpenAI realtime how-to and migration guide
 (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/realtime-audio), the OpenAI Realtime
 guide (https://platform.openai.com/docs/guides/realtime-websocket) and the error reference
-(https://platform.openai.com/docs/guides/error-codes), and the project's ``docs/`` notes on
-handshake failures and error codes.
+(https://platform.openai.com/docs/guides/error-codes), and what users report on Microsoft Q&A
+for refused realtime handshakes (status, body and the ``apim-request-id``/``x-ms-region``
+headers).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "classify",
     "classify_attempts",
     "ids_from_headers",
+    "matching_rows",
 ]
 
 #: Response headers worth printing and attaching to a support ticket (Azure sends

@@ -25,7 +25,8 @@ The checks, in order (each a stable name in the report):
 Sources: the Azure OpenAI Realtime how-to and migration guide
 (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/realtime-audio-websockets), the
 OpenAI Realtime WebSocket guide (https://platform.openai.com/docs/guides/realtime-websocket), and
-the project's ``docs/`` protocol notes.
+the Azure OpenAI API version lifecycle page
+(https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle).
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ __all__ = [
     "RunReport",
     "RunStreamValidator",
     "likely_causes",
+    "looks_like_run_stream",
     "validate_run_stream",
 ]
 
@@ -783,6 +784,27 @@ _SSE_FIELDS = frozenset({"event", "data", "id", "retry"})
 def _is_sse_line(text: str) -> bool:
     line = text.rstrip("\r\n")
     return not line or line.startswith(":") or line.partition(":")[0] in _SSE_FIELDS
+
+
+def looks_like_run_stream(first_line: str | bytes) -> bool:
+    """Whether the first non-blank line of a file starts an Assistants run stream (SSE or JSONL),
+    so ``validate`` can route a file to this validator rather than the Realtime one."""
+    text = _decode(first_line).strip()
+    if text.startswith(("event:", "data:", ":")):
+        return True
+    if not text.startswith("{"):
+        return False
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(obj, Mapping):
+        return False
+    name = obj.get("event")
+    if isinstance(name, str):
+        return name.startswith("thread.") or name in (_ERROR, _DONE)
+    kind = obj.get("object")
+    return isinstance(kind, str) and (kind == "thread" or kind.startswith("thread."))
 
 
 def validate_run_stream(

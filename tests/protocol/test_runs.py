@@ -13,6 +13,7 @@ from realtime_harness.protocol.runs import (
     RUN_TRANSITIONS,
     SEED_CAUSES,
     RunStreamValidator,
+    looks_like_run_stream,
     validate_run_stream,
 )
 from realtime_harness.protocol.runs_sse import SseParser
@@ -528,3 +529,92 @@ def test_the_seed_table_has_its_five_causes() -> None:
         "model-build",
         "regional-incident",
     ]
+
+
+class TestMore:
+    @pytest.mark.parametrize(
+        ("line", "expected"),
+        [
+            ("event: thread.run.created\n", True),
+            (b": keep-alive\n", True),
+            ('{"event": "thread.run.created", "data": {}}', True),
+            ('{"event": "done", "data": "[DONE]"}', True),
+            ('{"id": "run_1", "object": "thread.run", "status": "queued"}', True),
+            ('{"type": "session.created", "event_id": "event_1"}', False),
+            ('{"event": "session.created"}', False),
+            ("{broken", False),
+            ("[1]", False),
+            ("hello", False),
+        ],
+    )
+    def test_run_streams_are_told_from_realtime_recordings(
+        self, line: str | bytes, expected: bool
+    ) -> None:
+        """validate can route a file by its first line: run streams vs Realtime JSONL."""
+        assert looks_like_run_stream(line) is expected
+
+    def test_a_run_first_seen_terminal_is_adopted_and_its_failure_kept(self) -> None:
+        """A log that only kept the end of a run still reports its failure."""
+        error = {"code": "server_error", "message": "boom"}
+        report = validate_run_stream(sse([("thread.run.failed", run("failed", last_error=error))]))
+        (failure,) = report.failures
+        assert failure.run_id == RUN
+        assert report.violations == []
+
+    def test_a_terminal_run_event_twice_is_flagged(self) -> None:
+        """A run ends once."""
+        events = failed_run()
+        events.insert(4, ("thread.run.completed", run("completed")))
+        assert rules(validate_run_stream(sse(events))) == [("run-terminal-final", sse_line(4))]
+
+    def test_a_skipped_transition_to_a_terminal_state_is_flagged_and_ends_the_run(self) -> None:
+        """queued → completed skips in_progress; the run still counts as ended."""
+        events = [
+            ("thread.run.created", run("queued")),
+            ("thread.run.completed", run("completed")),
+            ("done", "[DONE]"),
+        ]
+        report = validate_run_stream(sse(events))
+        assert rules(report) == [("run-transition", sse_line(1))]
+        assert report.incomplete == []
+
+    def test_steps_and_messages_of_an_unseen_run_are_adopted(self) -> None:
+        """A stream that starts mid-run (resumed) adopts its run, steps and messages."""
+        events = [
+            ("thread.run.step.delta", {"id": "step_1", "run_id": RUN, "thread_id": THREAD}),
+            ("thread.run.step.completed", step("completed")),
+            ("thread.message.in_progress", message("in_progress")),
+            ("thread.message.completed", message("completed")),
+            ("thread.run.completed", run("completed")),
+            ("done", "[DONE]"),
+        ]
+        report = validate_run_stream(sse(events))
+        assert report.violations == []
+
+    def test_the_summary_names_an_incomplete_reason(self) -> None:
+        """The one-line summary carries incomplete_details.reason."""
+        events = [
+            *failed_run()[:3],
+            ("thread.run.incomplete", run("incomplete", incomplete_details={"reason": "max"})),
+        ]
+        (failure,) = validate_run_stream(sse(events)).failures
+        assert "incomplete_reason=max" in failure.summary()
+        assert "last_error" not in failure.summary()
+
+    def test_an_unnamed_sse_event_is_named_from_its_object(self) -> None:
+        """data without an event: line is read by its object and status."""
+        lines = [f"data: {json.dumps(run('queued'))}\n", "\n", "data: [1]\n", "\n"]
+        report = validate_run_stream(lines)
+        assert report.runs == 1
+        assert report.violations == []
+
+    def test_jsonl_with_the_data_as_a_json_string_and_a_non_object_line(self) -> None:
+        """{"event", "data": "<json text>"} is parsed; a JSON list line is a bad event."""
+        lines = [
+            json.dumps({"event": "thread.run.created", "data": json.dumps(run("queued"))}),
+            "",
+            "[1, 2]",
+        ]
+        report = validate_run_stream(lines)
+        assert report.runs == 1
+        assert rules(report) == [("run-bad-event", 3)]
