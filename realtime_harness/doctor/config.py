@@ -33,13 +33,16 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from realtime_harness.doctor.checks import Check, Stage, Status
+from realtime_harness.exceptions import ConfigError
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.target import Target, Variant
+from realtime_harness.target import AuthMode, Target, Variant, resolve_target
 
 __all__ = [
     "API_VERSIONS",
@@ -50,6 +53,7 @@ __all__ = [
     "check_config",
     "classify_url",
     "key_shape",
+    "resolve_inputs",
 ]
 
 _AZURE_HOST_SUFFIXES = (
@@ -154,8 +158,7 @@ class ConfigInputs:
     ``url`` is the realtime URL (or what the user gave as one); ``endpoint`` the resource base
     when one was given separately (``--endpoint``, ``AZURE_OPENAI_ENDPOINT``); ``headers`` the
     request headers, credentials included (only their shape is read); ``dialect`` the event shape
-    the client will send (None: unknown, e.g. a third-party client); ``loopback_ok`` says a local
-    host needs no credential.
+    the client will send (None: unknown, e.g. a third-party client).
     """
 
     url: str
@@ -165,11 +168,75 @@ class ConfigInputs:
     dialect: Dialect | None = None
 
     @classmethod
-    def from_target(cls, target: Target, *, endpoint: str | None = None) -> ConfigInputs:
+    def from_target(
+        cls, target: Target, *, endpoint: str | None = None, api_version: str | None = None
+    ) -> ConfigInputs:
         """The inputs of a resolved :class:`~realtime_harness.target.Target`."""
         return cls(
-            url=target.url, headers=dict(target.headers), endpoint=endpoint, dialect=target.dialect
+            url=target.url,
+            headers=dict(target.headers),
+            endpoint=endpoint,
+            api_version=api_version,
+            dialect=target.dialect,
         )
+
+
+def resolve_inputs(
+    *,
+    url: str | None = None,
+    endpoint: str | None = None,
+    deployment: str | None = None,
+    model: str | None = None,
+    api_version: str | None = None,
+    dialect: Dialect | None = None,
+    auth: AuthMode | None = None,
+    env: Mapping[str, str] | None = None,
+    env_file: Path | None = None,
+    credential_factory: Callable[[], Any] | None = None,
+) -> ConfigInputs | Check:
+    """The probe's target options resolved as the probe does, without stopping at a missing key.
+
+    Not pure: it reads the environment and ``.env`` (and asks azure-identity for a token under
+    ``auth=entra``), exactly as :func:`~realtime_harness.target.resolve_target`. Where that raises
+    for a missing or unobtainable credential, the URL is resolved again without one, so the
+    ``credentials`` check reports it next to every other finding. Options that cannot form a URL
+    at all (or configure nothing) give a failing ``target`` check instead, whose evidence is the
+    (already redacted) reason.
+    """
+    options: dict[str, Any] = {
+        "url": url,
+        "endpoint": endpoint,
+        "deployment": deployment,
+        "model": model,
+        "api_version": api_version,
+        "dialect": dialect,
+        "env": env,
+        "env_file": env_file,
+        "credential_factory": credential_factory,
+    }
+    try:
+        target = resolve_target(auth=auth, **options)
+    except ConfigError as first:
+        try:
+            target = resolve_target(auth=AuthMode.NONE, **options)
+        except ConfigError:
+            return _target_check(str(first))
+    if target is None:
+        return _target_check(
+            "nothing configured: no --url, --endpoint or key in the environment or .env"
+        )
+    return ConfigInputs.from_target(target, endpoint=endpoint, api_version=api_version)
+
+
+def _target_check(reason: str) -> Check:
+    return Check(
+        name="target",
+        stage=Stage.CONFIG,
+        status=Status.FAIL,
+        evidence=reason,
+        fix="pass --url, or --endpoint with --deployment, with the key in AZURE_OPENAI_API_KEY "
+        "or OPENAI_API_KEY",
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from realtime_harness.doctor.config import (
     check_config,
     classify_url,
     key_shape,
+    resolve_inputs,
 )
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.target import resolve_target
@@ -355,3 +357,60 @@ class TestDetails:
         inputs = ConfigInputs.from_target(target)
         assert failing(inputs) == {}
         assert inputs.dialect is Dialect.GA
+
+
+class TestResolveInputs:
+    """The probe's options resolved without stopping at a missing key."""
+
+    def env_file(self, tmp_path: Path) -> Path:
+        path = tmp_path / ".env"
+        path.write_text("")
+        return path
+
+    def test_a_missing_key_still_checks_the_url(self, tmp_path: Path) -> None:
+        """No key: the URL is resolved anyway and the credentials check fails."""
+        inputs = resolve_inputs(
+            endpoint="https://res.openai.azure.com",
+            deployment="rt",
+            env={},
+            env_file=self.env_file(tmp_path),
+        )
+        assert isinstance(inputs, ConfigInputs)
+        assert classify_url(inputs.url) is UrlForm.AZURE_GA
+        assert failing(inputs) == {"credentials": "fail", "key-kind": "skipped"}
+
+    def test_a_key_from_the_environment_is_checked_by_shape(self, tmp_path: Path) -> None:
+        """An OpenAI key in the Azure variable is caught by key-kind."""
+        inputs = resolve_inputs(
+            endpoint="https://res.openai.azure.com",
+            deployment="rt",
+            api_version="2024-10-01-preview",
+            env={"AZURE_OPENAI_API_KEY": OPENAI_KEY},
+            env_file=self.env_file(tmp_path),
+        )
+        assert isinstance(inputs, ConfigInputs)
+        assert inputs.api_version == "2024-10-01-preview"
+        assert failing(inputs) == {
+            "preview-protocol": "warn",
+            "api-version": "fail",
+            "key-kind": "fail",
+        }
+        report = Report(checks=check_config(inputs))
+        assert OPENAI_KEY not in json.dumps(report.to_json_dict())
+
+    @pytest.mark.parametrize(
+        ("options", "needle"),
+        [
+            ({}, "nothing configured"),
+            ({"url": "wss://host:notaport/x"}, "not a valid URL"),
+            ({"endpoint": "https://res.openai.azure.com"}, "deployment"),
+        ],
+    )
+    def test_options_that_form_no_url_give_a_failing_target_check(
+        self, tmp_path: Path, options: dict[str, str], needle: str
+    ) -> None:
+        """Nothing configured, a malformed URL or a missing deployment: one failing row."""
+        result = resolve_inputs(env={}, env_file=self.env_file(tmp_path), **options)  # type: ignore[arg-type]
+        assert not isinstance(result, ConfigInputs)
+        assert (result.name, result.status) == ("target", Status.FAIL)
+        assert needle in result.evidence

@@ -618,3 +618,27 @@ class TestMore:
         report = validate_run_stream(lines)
         assert report.runs == 1
         assert rules(report) == [("run-bad-event", 3)]
+
+
+ODD_VALUES: list[Any] = [None, 0, True, "x", [], {}, [{"a": 1}], 1.5]
+
+
+def test_any_json_type_in_any_field_never_crashes() -> None:
+    """Each field of each event replaced by each odd JSON value: always a report, never a raise."""
+    base = [*message_run()[:-1], *failed_run()[3:]]
+    runs = 0
+    for index, (name, data) in enumerate(base):
+        if not isinstance(data, dict):
+            continue
+        for key in [*data, "usage", "last_error", "incomplete_details"]:
+            for odd in ODD_VALUES:
+                events = list(base)
+                events[index] = (name, {**data, key: odd})
+                report = validate_run_stream(sse(events) if runs % 2 else jsonl(events))
+                json.dumps(report.to_json_dict())
+                runs += 1
+        for odd in ODD_VALUES:
+            events = list(base)
+            events[index] = (name, odd)
+            validate_run_stream(jsonl(events))
+    assert runs > 500
