@@ -10,8 +10,8 @@ The checks, in order (each a stable name in the report):
 =====================  ==========================================================================
 ``url-form``           which of the four URL forms this is (OpenAI, Azure GA, Azure preview,
                        custom)
-``url-scheme``         an http(s) URL where a ws(s) one belongs and the reverse; ws:// off-host
 ``assistants-api``     an Assistants API URL (retired 2026-08-26 on OpenAI and Azure)
+``url-scheme``         an http(s) URL where a ws(s) one belongs and the reverse; ws:// off-host
 ``preview-protocol``   Azure's preview route (retired 2026-04-30) or ``OpenAI-Beta: realtime=v1``
                        (refused by OpenAI with ``beta_api_shape_disabled``)
 ``api-version``        an api-version on the GA ``/openai/v1/realtime`` URL (answered 401); a
@@ -337,17 +337,17 @@ def check_config(inputs: ConfigInputs) -> list[Check]:
     url_form = _check_url_form(parsed, form)
     checks = [url_form]
     if parsed is None:
-        names = ("url-scheme", "assistants-api", "preview-protocol", "api-version", "dialect-route")
+        names = ("assistants-api", "url-scheme", "preview-protocol", "api-version", "dialect-route")
         checks += [Check.skipped(name, Stage.CONFIG, url_form) for name in names]
         checks += _credential_checks(inputs, parsed, form)
         return checks
-    checks.append(_check_scheme(parsed, inputs))
     assistants = _check_assistants(parsed)
     checks.append(assistants)
     if assistants.status is Status.FAIL:
-        later = ("preview-protocol", "api-version", "dialect-route")
+        later = ("url-scheme", "preview-protocol", "api-version", "dialect-route")
         checks += [Check.skipped(name, Stage.CONFIG, assistants) for name in later]
     else:
+        checks.append(_check_scheme(parsed, inputs))
         checks.append(_check_preview(parsed, form, inputs))
         checks.append(_check_api_version(parsed, form, inputs))
         checks.append(_check_dialect_route(form, inputs))
@@ -378,13 +378,22 @@ def _check_url_form(parsed: _Parsed | None, form: UrlForm) -> Check:
     if model:
         seen["model" if "model" in parsed.query else "deployment"] = model
     evidence = f"{_FORM_TEXT[form]}"
-    if form in (UrlForm.OPENAI, UrlForm.AZURE_GA) and not model and not _is_assistants(parsed):
+    # A transcription session (?intent=transcription) or a sideband socket on an existing call
+    # (?call_id=) needs no model (OpenAI Realtime WebSocket guide).
+    modelless = "call_id" in parsed.query or parsed.query.get("intent") == ["transcription"]
+    if (
+        form in (UrlForm.OPENAI, UrlForm.AZURE_GA)
+        and not model
+        and not modelless
+        and not _is_assistants(parsed)
+    ):
         missing = "model" if form is UrlForm.OPENAI else "model (the deployment name)"
         return Check(
             name=name,
             stage=Stage.CONFIG,
             status=Status.FAIL,
-            evidence=f"{evidence} without ?{missing}; the service refuses it (missing_model)",
+            evidence=f"{evidence} without ?{missing}; the service refuses it (OpenAI answers "
+            "missing_model)",
             fix="add ?model=NAME (OpenAI: the model; Azure: the deployment name)",
             seen=seen,
         )
@@ -516,6 +525,15 @@ def _check_api_version(parsed: _Parsed, form: UrlForm, inputs: ConfigInputs) -> 
                 "answers 401",
                 fix="remove api-version from the URL: the v1 route takes none",
                 seen={"api-version": version or ""},
+            )
+        if version:
+            return Check(
+                name=name,
+                stage=Stage.CONFIG,
+                status=Status.WARN,
+                evidence=f"api-version {version} was given but the GA URL does not carry it",
+                fix="drop --api-version / AZURE_OPENAI_API_VERSION: the v1 route takes none",
+                seen={"api-version": version},
             )
         return Check.passed(name, Stage.CONFIG, "none, as the GA v1 route wants")
     if form is UrlForm.AZURE_PREVIEW:

@@ -155,6 +155,11 @@ MISTAKES = [
         id="preview-without-api-version",
     ),
     pytest.param(
+        ConfigInputs(url=AZURE_GA, headers=AZKEY, api_version="2025-04-01-preview"),
+        {"api-version": "warn"},
+        id="api-version-given-with-a-ga-url",
+    ),
+    pytest.param(
         ConfigInputs(url=OPENAI_URL, headers=BEARER, api_version="2025-04-01-preview"),
         {"api-version": "warn"},
         id="api-version-for-openai",
@@ -255,6 +260,16 @@ MISTAKES = [
         id="openai-without-model",
     ),
     pytest.param(
+        ConfigInputs(url="wss://api.openai.com/v1/realtime?intent=transcription", headers=BEARER),
+        {},
+        id="openai-transcription-needs-no-model",
+    ),
+    pytest.param(
+        ConfigInputs(url="wss://api.openai.com/v1/realtime?call_id=rtc_1", headers=BEARER),
+        {},
+        id="openai-sideband-call-needs-no-model",
+    ),
+    pytest.param(
         ConfigInputs(
             url="wss://res.openai.azure.com/openai/realtime?api-version=2025-04-01-preview",
             headers=AZKEY,
@@ -333,7 +348,7 @@ class TestDetails:
         assert "2026-08-26" in assistants.evidence
         assert "Responses API" in assistants.fix
         assert "Realtime" in assistants.fix
-        for later in ("preview-protocol", "api-version", "dialect-route"):
+        for later in ("url-scheme", "preview-protocol", "api-version", "dialect-route"):
             assert checks[later].status is Status.SKIPPED
             assert checks[later].skipped_because == "assistants-api"
 
