@@ -365,6 +365,7 @@ class _Run:
     thread_id: str | None
     state: str
     created_here: bool
+    assistant_id: str | None = None
     steps: dict[str, str] = field(default_factory=dict)  # step id → state
     messages: set[str] = field(default_factory=set)
     failed_step: str | None = None
@@ -398,6 +399,7 @@ class RunStreamValidator:
         self._steps: dict[str, str] = {}  # step id → run id
         self._messages: dict[str, tuple[str | None, str]] = {}  # message id → (run id, state)
         self._user_messages: set[str] = set()  # thread ids with a user message seen
+        self._last_run: _Run | None = None
         self._finished: RunReport | None = None
 
     def _violate(
@@ -435,10 +437,17 @@ class RunStreamValidator:
             return
         if name == _ERROR:
             error = data.get("error", data) if isinstance(data, Mapping) else None
+            # The error names no run; the run the stream was last about is the one it broke.
+            last = self._last_run
             self.failures.append(
                 RunFailure(
                     kind="error_event",
                     line=line,
+                    thread_id=last.thread_id if last else None,
+                    run_id=last.run_id if last else None,
+                    assistant_id=last.assistant_id if last else None,
+                    step_id=last.last_step if last else None,
+                    status=last.state if last else None,
                     last_error=ErrorInfo.from_mapping(error if isinstance(error, Mapping) else None)
                     or ErrorInfo(message=str(data)[:200]),
                 )
@@ -475,13 +484,22 @@ class RunStreamValidator:
         run = self._runs.get(run_id)
         if run is None:
             # A resumed stream (after submit_tool_outputs) first shows a run mid-lifecycle.
-            run = _Run(run_id, thread_id, state, created_here=state == "created")
+            run = _Run(
+                run_id,
+                thread_id,
+                state,
+                created_here=state == "created",
+                assistant_id=_str(data.get("assistant_id")),
+            )
             self._runs[run_id] = run
+            self._last_run = run
             if state not in _RUN_TERMINAL:
                 self._start_active(run, name, line)
             else:
                 self._run_ended(run, name, data, line)
             return
+        self._last_run = run
+        run.assistant_id = run.assistant_id or _str(data.get("assistant_id"))
         if state == "created":
             self._violate(RUN_CREATED_TWICE, f"run {run_id} created again", name, line, run_id)
             return

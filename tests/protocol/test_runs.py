@@ -306,6 +306,7 @@ class TestFailedRun:
         report = validate_run_stream(sse(events))
         (failure,) = report.failures
         assert (failure.kind, failure.line) == ("error_event", sse_line(1))
+        assert (failure.thread_id, failure.run_id, failure.assistant_id) == (THREAD, RUN, ASSISTANT)
         assert failure.last_error is not None
         assert failure.last_error.code == "server_error"
         assert "no done event (the stream was cut or the log truncated)" in report.incomplete
