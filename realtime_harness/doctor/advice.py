@@ -33,6 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.doctor.checks import Check, Stage, Status
 from realtime_harness.doctor.config import SDK_FIX, UrlForm, classify_url
+from realtime_harness.protocol.codes import (
+    AUTH_CLOSE_CODES,
+    AUTH_ERROR_CODES,
+    CLOSE_MODEL_NOT_FOUND,
+    TRANSIENT_ERROR_TYPES,
+)
 
 __all__ = [
     "ADVICE",
@@ -315,7 +321,7 @@ ADVICE: tuple[Advice, ...] = (
     ),
     Advice(
         Cause.INVALID_API_KEY,
-        lambda f: f.code == "invalid_api_key" or (f.close_code == 3000 and not f.code),
+        lambda f: f.code in AUTH_ERROR_CODES or (f.close_code in AUTH_CLOSE_CODES and not f.code),
         lambda f: f"invalid_api_key{_msg(f)}, close {f.close_code or '-'}",
         "use a valid OpenAI key (sk-…) for api.openai.com, sent as Authorization: Bearer",
     ),
@@ -339,7 +345,10 @@ ADVICE: tuple[Advice, ...] = (
     ),
     Advice(
         Cause.MODEL_NOT_FOUND,
-        lambda f: f.code == "model_not_found" or (f.close_code == 4004 and not f.error_code),
+        lambda f: (
+            f.code == "model_not_found"
+            or (f.close_code == CLOSE_MODEL_NOT_FOUND and not f.error_code)
+        ),
         lambda f: f"model_not_found{_msg(f)}",
         "check the model name and that the account has access to it",
     ),
@@ -371,7 +380,10 @@ ADVICE: tuple[Advice, ...] = (
     ),
     Advice(
         Cause.SERVER_ERROR,
-        lambda f: f.error_type == "server_error" or (f.close_code == 1011 and not f.error_code),
+        # 1011 is the WebSocket "internal error" close (RFC 6455, section 7.4.1).
+        lambda f: (
+            f.error_type in TRANSIENT_ERROR_TYPES or (f.close_code == 1011 and not f.error_code)
+        ),
         lambda f: f"server_error{_msg(f)}",
         "rerun the step (doctor --repeat N) to tell transient from persistent; keep the session "
         "id, request id and region for support",

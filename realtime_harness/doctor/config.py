@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from realtime_harness.doctor.checks import Check, Stage, Status
 from realtime_harness.exceptions import ConfigError
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.target import AuthMode, Target, Variant, resolve_target
+from realtime_harness.target import AuthMode, Target, Variant, _is_azure_host, resolve_target
 
 __all__ = [
     "API_VERSIONS",
@@ -56,11 +56,6 @@ __all__ = [
     "resolve_inputs",
 ]
 
-_AZURE_HOST_SUFFIXES = (
-    ".openai.azure.com",
-    ".cognitiveservices.azure.com",
-    ".services.ai.azure.com",
-)
 _OPENAI_HOST = "api.openai.com"
 #: The fix every Azure preview problem comes back to: the GA v1 route, no api-version.
 GA_AZURE_URL = "wss://NAME.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT"
@@ -265,7 +260,8 @@ def _parse(url: str) -> _Parsed | None:
 
 
 def _is_azure(host: str) -> bool:
-    return host.endswith(_AZURE_HOST_SUFFIXES)
+    # One definition of an Azure OpenAI host: the one the probe resolves targets with.
+    return _is_azure_host(host)
 
 
 def classify_url(url: str) -> UrlForm:
