@@ -329,6 +329,13 @@ class RunFailure(BaseModel):
             parts.append(f"likely={','.join(likely)}")
         return " ".join(parts)
 
+    def explain(self) -> list[str]:
+        """One line per likely cause: confidence, name, evidence, how to confirm, the fix."""
+        return [
+            f"{c.confidence} {c.name}: {c.evidence}; confirm: {c.confirm}; fix: {c.fix}"
+            for c in self.likely_causes
+        ]
+
 
 class RunReport(BaseModel):
     """What a validated run stream amounted to (the run-stream twin of the Realtime report)."""

@@ -245,6 +245,9 @@ class TestFailedRun:
             ("regional-incident", "possible"),
         ]
         assert "additional_messages" in failure.likely_causes[0].fix
+        first = failure.explain()[0]
+        assert first.startswith("likely empty-thread: usage.prompt_tokens is 0; confirm: ")
+        assert len(failure.explain()) == 5
 
     def test_a_run_that_read_a_prompt_drops_the_empty_thread(self) -> None:
         """With prompt tokens counted, the thread was not empty."""
