@@ -25,6 +25,11 @@ class Outcome(enum.Enum):
         """The documented process exit code (0, 1, 2, 3, 4)."""
         return _EXIT_CODES[self]
 
+    @property
+    def meaning(self) -> str:
+        """What the exit code tells a script or a CI job, in one line (docs/cli.md lists them)."""
+        return _MEANINGS[self]
+
     @classmethod
     def combine(cls, *, violations: bool, failures: bool, connection: bool = False) -> Outcome:
         """The outcome of a run from what it found; violation > connection > server failure."""
@@ -43,4 +48,14 @@ _EXIT_CODES = {
     Outcome.USAGE: 2,
     Outcome.VIOLATION: 3,
     Outcome.CONNECTION: 4,
+}
+
+_MEANINGS = {
+    Outcome.CLEAN: "clean: every step happened and nothing failed or broke the protocol",
+    Outcome.SERVER_FAILURE: (
+        "the server reported a failure (a failed or incomplete response, an error event)"
+    ),
+    Outcome.USAGE: "usage error (bad option, file, URL, sample, fault spec, missing key)",
+    Outcome.VIOLATION: "protocol violation (takes precedence over 1 and 4)",
+    Outcome.CONNECTION: "connection, handshake or timeout failure (takes precedence over 1)",
 }

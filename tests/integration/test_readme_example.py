@@ -18,20 +18,6 @@ def test_deployment_answers_speech_quickly(run_probe):
     assert result.timings_ms["create_to_first_audio"] < 5_000
 
 
-@pytest.mark.asyncio
-async def test_session_by_hand(realtime_session):
-    async with realtime_session() as session:
-        item = {
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "What is the capital of France?"}],
-        }
-        await session.send({"type": "conversation.item.create", "item": item})
-        await session.send({"type": "response.create"})
-        done = await session.wait_for("response.done", max_wait=30)
-        assert done["response"]["status"] == "completed"
-
-
 @pytest.mark.realtime_faults("server_error:rate=1,after_deltas=2")
 def test_a_failed_response_names_its_ids(run_probe, realtime_mock):
     result = run_probe(text="Say hello.")
