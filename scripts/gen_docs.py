@@ -108,9 +108,11 @@ def render_exit_codes(_arg: str) -> str:
     """Exit code, outcome name (the ``outcome`` JSON key), meaning."""
     outcome = load("exit-codes")
     rows = sorted(((o.exit_code, o) for o in outcome), key=lambda pair: pair[0])
+    if not all(isinstance(getattr(o, "meaning", None), str) for o in outcome):
+        raise DocError(f"every {SOURCES['exit-codes']} needs a one-line .meaning")
     return table(
         ("code", "`outcome`", "meaning"),
-        [(str(code_), code(o.value), getattr(o, "meaning", "")) for code_, o in rows],
+        [(str(code_), code(o.value), o.meaning) for code_, o in rows],
     )
 
 
@@ -356,8 +358,22 @@ def regenerate(text: str, label: str) -> tuple[str, set[str]]:
     return new, seen
 
 
+def add_command_sections(root: Path, block_ids: list[str]) -> None:
+    """Append a section with an empty options block to docs/cli.md for each new command."""
+    cli_md = root / "docs" / "cli.md"
+    text = cli_md.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    for block_id in block_ids:
+        name = block_id.removeprefix("cli:").replace(".", " ")
+        text += f"\n## `{name}`\n\n<!-- generated:{block_id} -->\n<!-- /generated:{block_id} -->\n"
+        print(f"added a section for `{name}` to docs/cli.md: describe the command there")
+    cli_md.write_text(text, encoding="utf-8")
+
+
 def run(check: bool, root: Path = ROOT) -> int:
-    """Rewrite (or, with ``check``, compare) every document; the process exit code."""
+    """Rewrite (or, with ``check``, compare) every document; the process exit code.
+
+    Writing also adds a section to docs/cli.md for a command that has none yet.
+    """
     stale: list[str] = []
     present: set[str] = set()
     try:
@@ -385,12 +401,16 @@ def run(check: bool, root: Path = ROOT) -> int:
     except DocError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    new_commands = [b for b in missing if b.startswith("cli:")]
+    if new_commands and not check and (root / "docs" / "cli.md").exists():
+        add_command_sections(root, new_commands)
+        return run(check=False, root=root)
     for block_id in missing:
         print(
             f"error: no document holds the generated block {block_id!r}; add "
             f"'<!-- generated:{block_id} -->' and '<!-- /generated:{block_id} -->' on their own "
-            "lines where it belongs (docs/cli.md for commands), then run "
-            "python scripts/gen_docs.py",
+            "lines where it belongs, then run python scripts/gen_docs.py (which adds missing "
+            "command sections to docs/cli.md by itself)",
             file=sys.stderr,
         )
     if check and stale:

@@ -127,7 +127,7 @@ def test_check_fails_and_shows_the_diff_when_a_table_is_edited_by_hand(
 def test_a_command_without_its_options_table_fails_the_check(
     docs_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every CLI command must have a generated block somewhere in the docs."""
+    """Every CLI command needs its block in the docs; writing adds one for a new command."""
     cli_md = docs_copy / "docs" / "cli.md"
     text = cli_md.read_text(encoding="utf-8")
     block = re.search(
@@ -138,6 +138,11 @@ def test_a_command_without_its_options_table_fails_the_check(
 
     assert gen_docs.run(check=True, root=docs_copy) == 1
     assert "no document holds the generated block 'cli:samples'" in capsys.readouterr().err
+
+    assert gen_docs.run(check=False, root=docs_copy) == 0
+    assert "added a section for `samples` to docs/cli.md" in capsys.readouterr().out
+    assert cli_md.read_text(encoding="utf-8").endswith(block.group(0))
+    assert gen_docs.run(check=True, root=docs_copy) == 0
 
 
 def test_an_unknown_block_is_an_error_naming_the_file(
