@@ -106,15 +106,16 @@ class Check(BaseModel):
         return cls(name=name, stage=stage, status=Status.PASS, evidence=evidence, seen=seen)
 
     @classmethod
-    def skipped(cls, name: str, stage: Stage, because: Check | str) -> Check:
-        """A check made meaningless by ``because`` (the earlier check, or its name)."""
+    def skipped(cls, name: str, stage: Stage, because: Check | str, why: str = "") -> Check:
+        """A check made meaningless by ``because`` (the earlier check, or its name); ``why``
+        adds a few words when the earlier check's status alone does not say it."""
         earlier = because if isinstance(because, str) else because.name
         status = "" if isinstance(because, str) else f" {because.status.value}"
         return cls(
             name=name,
             stage=stage,
             status=Status.SKIPPED,
-            evidence=f"skipped: {earlier}{status}",
+            evidence=f"skipped: {earlier}{status}" + (f" ({why})" if why else ""),
             skipped_because=earlier,
         )
 

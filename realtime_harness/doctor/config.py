@@ -627,7 +627,7 @@ def _credential_checks(inputs: ConfigInputs, parsed: _Parsed | None, form: UrlFo
                 else "no credential; fine only if this gateway adds its own",
                 fix="" if loopback else "set OPENAI_API_KEY or AZURE_OPENAI_API_KEY",
             )
-            return [missing, Check.skipped("key-kind", Stage.CONFIG, "credentials")]
+            return [missing, Check.skipped("key-kind", Stage.CONFIG, missing, "no credential")]
         azure = form in (UrlForm.AZURE_GA, UrlForm.AZURE_PREVIEW) or (
             parsed is not None and _is_azure(parsed.host)
         )
@@ -643,7 +643,7 @@ def _credential_checks(inputs: ConfigInputs, parsed: _Parsed | None, form: UrlFo
             if azure
             else "set OPENAI_API_KEY (sent as Authorization: Bearer)",
         )
-        return [missing, Check.skipped("key-kind", Stage.CONFIG, missing)]
+        return [missing, Check.skipped("key-kind", Stage.CONFIG, missing, "no credential")]
     where = ", ".join(f"{c.where} ({c.shape.value}, {c.length} chars)" for c in found)
     status = Status.PASS
     fix = ""

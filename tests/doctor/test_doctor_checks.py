@@ -63,6 +63,9 @@ class TestSkips:
         skipped = Check.skipped("tls", Stage.NETWORK, tcp)
         assert skipped.skipped_because == "tcp"
         assert skipped.evidence == "skipped: tcp fail"
+        assert Check.skipped("tls", Stage.NETWORK, tcp, "no socket").evidence == (
+            "skipped: tcp fail (no socket)"
+        )
 
     def test_a_skip_must_name_an_earlier_check(self) -> None:
         """A skip reason pointing nowhere (or later) is refused."""
