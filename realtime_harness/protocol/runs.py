@@ -38,11 +38,11 @@ and ``status``). :func:`validate_run_stream` tells them apart by the first non-b
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.protocol.failures import ErrorInfo
@@ -770,7 +770,7 @@ def _feed_data(v: RunStreamValidator, name: str, text: str, line: int) -> None:
         v.event(name, text.strip(), line=line)
         return
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
     except ValueError as exc:
         v.bad_event(line, f"{name} data is not JSON: {exc}", name)
         return
@@ -781,7 +781,7 @@ def _feed_data(v: RunStreamValidator, name: str, text: str, line: int) -> None:
 
 def _feed_jsonl(v: RunStreamValidator, text: str, line: int) -> None:
     try:
-        obj = json.loads(text)
+        obj = orjson.loads(text)
     except ValueError as exc:
         v.bad_event(line, f"not JSON: {exc}")
         return
@@ -820,7 +820,7 @@ def looks_like_run_stream(first_line: str | bytes) -> bool:
     if not text.startswith("{"):
         return False
     try:
-        obj = json.loads(text)
+        obj = orjson.loads(text)
     except ValueError:
         return False
     if not isinstance(obj, Mapping):
@@ -844,7 +844,7 @@ def validate_run_stream(
     sse = SseParser()
     mode: Literal["sse", "jsonl"] | None = None
     for number, raw in enumerate(lines, start=1):
-        text = _decode(raw)
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
         if mode is None:
             if not text.strip():
                 continue
@@ -853,7 +853,7 @@ def validate_run_stream(
             if text.strip():
                 _feed_jsonl(validator, text, number)
             continue
-        if not _is_sse_line(text):
+        if not text.startswith(("data:", "event:")) and not _is_sse_line(text):
             # The standard ignores unknown fields; in a log they mean the file is not SSE.
             validator.bad_event(number, "not an SSE line (event:, data:, id:, retry: or a comment)")
         event = sse.feed(text, number)
