@@ -167,6 +167,10 @@ def _error_object(body: object) -> Mapping[str, Any]:
         except (ValueError, UnicodeDecodeError):
             return {}
     if isinstance(body, Mapping):
+        response = body.get("response")
+        if isinstance(response, Mapping):  # a failed response.done: status_details.error
+            details = response.get("status_details")
+            body = details if isinstance(details, Mapping) else {}
         inner = body.get("error")
         return inner if isinstance(inner, Mapping) else body
     return {}

@@ -226,6 +226,31 @@ CASES = [
         Cause.SERVER_ERROR,
         id="server-error",
     ),
+    pytest.param(
+        Observation(
+            url=AZURE_GA,
+            status=101,
+            error={
+                "type": "response.done",
+                "event_id": "event_DICHED8JCp84nZTAtpUbw",
+                "response": {
+                    "object": "realtime.response",
+                    "id": "resp_DICHBbtv1ecrxAa1RL8dW",
+                    "status": "failed",
+                    "status_details": {
+                        "type": "failed",
+                        "error": {
+                            "type": "server_error",
+                            "code": None,
+                            "message": "The server had an error while processing your request.",
+                        },
+                    },
+                },
+            },
+        ),
+        Cause.SERVER_ERROR,
+        id="server-error-in-a-failed-response-done",
+    ),
 ]
 
 
