@@ -120,7 +120,8 @@ class Observation:
 
     ``status`` is the handshake's HTTP status (101 when the upgrade succeeded); ``body`` the
     refused handshake's body (JSON text or already parsed, any type); ``error`` the first
-    ``error`` event (the whole event or its ``error`` object); ``url`` the route used.
+    ``error`` event (the whole event or its ``error`` object) or a failed ``response.done``;
+    ``url`` the route used.
     """
 
     url: str | None = None
