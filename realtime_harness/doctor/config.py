@@ -131,7 +131,7 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
 
 def key_shape(value: str) -> KeyShape:
     """The shape of a credential value. Azure keys are 32 hex characters (older resources) or
-    84 alphanumerics (keys issued since 2025); OpenAI keys start ``sk-``, client secrets ``ek_``.
+    84 alphanumerics (newer resources); OpenAI keys start ``sk-``, client secrets ``ek_``.
     """
     if value != value.strip() or value[:1] in "\"'" or value[-1:] in "\"'":
         return KeyShape.PADDED

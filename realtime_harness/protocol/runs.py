@@ -27,8 +27,8 @@ the id of the run, step or message it concerns.
 A run that ends ``failed``, ``expired`` or ``incomplete`` becomes a :class:`RunFailure` carrying
 ``thread_id``, ``run_id``, ``assistant_id``, the step id, ``last_error`` and the likely causes
 from the table support gave for runs that "fail immediately" with ``server_error``
-(:data:`SEED_CAUSES`): an empty thread, a missing ``OpenAI-Beta: assistants=v2`` header, an old
-api-version, a model build, a regional incident.
+(:data:`SERVER_ERROR_CAUSES`): an empty thread, a missing ``OpenAI-Beta: assistants=v2``
+header, an old api-version, a model build, a regional incident.
 
 Input: SSE text (:class:`~realtime_harness.protocol.runs_sse.SseParser`) or JSONL, one event a
 line, either ``{"event": NAME, "data": …}`` or the bare object (its name derived from ``object``
@@ -53,7 +53,7 @@ from realtime_harness.protocol.validator import Violation
 
 __all__ = [
     "RUN_RULES",
-    "SEED_CAUSES",
+    "SERVER_ERROR_CAUSES",
     "LikelyCause",
     "RunFailure",
     "RunReport",
@@ -185,7 +185,7 @@ class LikelyCause(BaseModel):
 
 
 @dataclass(frozen=True)
-class _SeedCause:
+class _KnownCause:
     name: str
     confirm: str
     fix: str
@@ -193,31 +193,31 @@ class _SeedCause:
 
 #: Support's table for a run that "fails immediately" with ``server_error`` (Microsoft Q&A answers
 #: on Azure OpenAI Assistants; Azure "Getting started with Azure OpenAI Assistants").
-SEED_CAUSES: Final[tuple[_SeedCause, ...]] = (
-    _SeedCause(
+SERVER_ERROR_CAUSES: Final[tuple[_KnownCause, ...]] = (
+    _KnownCause(
         "empty-thread",
         "usage.prompt_tokens is 0 and the thread has no thread.message resources",
         "add at least one user message first, or use POST /threads/runs with the message in "
         "additional_messages",
     ),
-    _SeedCause(
+    _KnownCause(
         "missing-beta-header",
         "inspect the request sent: every Assistants request needs OpenAI-Beta: assistants=v2; "
         "without it the call reaches an older backend that answers 500",
         "add the header OpenAI-Beta: assistants=v2",
     ),
-    _SeedCause(
+    _KnownCause(
         "old-api-version",
         "look at the api-version= query: Assistants exist from 2024-02-15-preview on",
         "use api-version 2024-06-01-preview or later",
     ),
-    _SeedCause(
+    _KnownCause(
         "model-build",
         "run the same call on another model deployment; if it succeeds, the fault is the model "
         "build's",
         "redeploy the model at its latest version, or use a model version that supports Assistants",
     ),
-    _SeedCause(
+    _KnownCause(
         "regional-incident",
         "send the call again and capture the x-ms-client-request-id / request-id and x-ms-region "
         "response headers",
@@ -262,29 +262,29 @@ def likely_causes(
     prompt_tokens = usage.get("prompt_tokens") if isinstance(usage, Mapping) else None
     model = run.get("model")
     out: list[LikelyCause] = []
-    for seed in SEED_CAUSES:
+    for known in SERVER_ERROR_CAUSES:
         confidence: Literal["likely", "possible"] = "possible"
         evidence = "not visible in the stream"
-        if seed.name == "empty-thread":
+        if known.name == "empty-thread":
             if thread_has_user_message:
                 continue
             if prompt_tokens == 0 and not isinstance(prompt_tokens, bool):
                 confidence, evidence = "likely", "usage.prompt_tokens is 0"
             elif isinstance(prompt_tokens, int):
                 continue  # the model read a prompt: the thread was not empty
-        elif seed.name == "old-api-version" and api_version:
+        elif known.name == "old-api-version" and api_version:
             if api_version[:10] >= _FIRST_ASSISTANTS_VERSION[:10]:
                 continue
             confidence, evidence = "likely", f"api-version {api_version} predates Assistants"
-        elif seed.name == "model-build" and isinstance(model, str):
+        elif known.name == "model-build" and isinstance(model, str):
             evidence = f"model {model}"
         out.append(
             LikelyCause(
-                name=seed.name,
+                name=known.name,
                 confidence=confidence,
                 evidence=evidence,
-                confirm=seed.confirm,
-                fix=seed.fix,
+                confirm=known.confirm,
+                fix=known.fix,
             )
         )
     out.sort(key=lambda cause: cause.confidence != "likely")

@@ -11,7 +11,7 @@ from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.runs import (
     RUN_RULES,
     RUN_TRANSITIONS,
-    SEED_CAUSES,
+    SERVER_ERROR_CAUSES,
     RunStreamValidator,
     looks_like_run_stream,
     validate_run_stream,
@@ -93,7 +93,7 @@ def message_run() -> list[Event]:
 
 
 def failed_run(prompt_tokens: int | None = 0) -> list[Event]:
-    """The seed incident: a run that fails at once with server_error and 0 prompt tokens."""
+    """The support-ticket incident: a run that fails at once with server_error and 0 prompt tokens."""
     usage = None if prompt_tokens is None else {"prompt_tokens": prompt_tokens}
     error = {"code": "server_error", "message": "Sorry, something went wrong."}
     return [
@@ -271,7 +271,7 @@ class TestFailedRun:
         (failure,) = validate_run_stream(lines, api_version="2024-06-01-preview").failures
         assert "old-api-version" not in [c.name for c in failure.likely_causes]
 
-    def test_rate_limit_failures_name_the_quota_not_the_seed_table(self) -> None:
+    def test_rate_limit_failures_name_the_quota_not_the_server_error_table(self) -> None:
         """A rate_limit_exceeded last_error has one cause: the quota."""
         events = failed_run()
         events[3] = (
@@ -524,9 +524,9 @@ def test_the_run_lifecycle_table_reaches_every_terminal_state() -> None:
     assert {"completed", "incomplete", "failed", "cancelled", "expired"} <= seen
 
 
-def test_the_seed_table_has_its_five_causes() -> None:
+def test_the_server_error_table_has_its_five_causes() -> None:
     """Empty thread, missing header, old api-version, model build, regional incident."""
-    assert [c.name for c in SEED_CAUSES] == [
+    assert [c.name for c in SERVER_ERROR_CAUSES] == [
         "empty-thread",
         "missing-beta-header",
         "old-api-version",
