@@ -93,7 +93,7 @@ def message_run() -> list[Event]:
 
 
 def failed_run(prompt_tokens: int | None = 0) -> list[Event]:
-    """The support-ticket incident: a run that fails at once with server_error and 0 prompt tokens."""
+    """The reported incident: a run that fails at once with server_error and 0 prompt tokens."""
     usage = None if prompt_tokens is None else {"prompt_tokens": prompt_tokens}
     error = {"code": "server_error", "message": "Sorry, something went wrong."}
     return [
