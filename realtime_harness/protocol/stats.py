@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hdrh.histogram import HdrHistogram
 
 __all__ = [
@@ -122,12 +123,42 @@ class Histogram:
         """How many samples were recorded."""
         return int(self._h.get_total_count())
 
+    def _nonzero(self) -> list[tuple[int, int]]:
+        """(index, count) of every non-empty slot, in value order.
+
+        The library's iterators walk every slot in Python (a second for a three-digit
+        histogram); its counts are a ctypes array, which numpy scans without copying.
+        """
+        counts = np.ctypeslib.as_array(self._h.counts)[: self._h.counts_len]
+        indices = np.flatnonzero(counts)
+        return list(zip(indices.tolist(), counts[indices].tolist(), strict=True))
+
     def percentiles(self, percentiles: Sequence[float] = PERCENTILES) -> dict[float, float]:
-        """Value in ms at each percentile (one pass over the counts); empty → no keys."""
-        if not self.count:
+        """Value in ms at each percentile (one pass over the counts); empty → no keys.
+
+        The values are those of the library's ``get_value_at_percentile``: the highest value
+        equivalent to the slot where the cumulative count reaches the percentile.
+        """
+        total = self.count
+        if not total:
             return {}
-        found = self._h.get_percentile_to_value_dict(list(percentiles))
-        return {float(p): v / _UNIT_PER_MS for p, v in found.items()}
+        h = self._h
+        wanted = sorted({float(p) for p in percentiles if 0.0 <= p <= 100.0})
+        out: dict[float, float] = {}
+        cumulative = 0
+        slots = iter(self._nonzero())
+        index = 0
+        for p in wanted:
+            target = h.get_target_count_at_percentile(p)
+            while cumulative < target:
+                index, n = next(slots)
+                cumulative += n
+            value = h.get_value_from_index(index)
+            equivalent = (
+                h.get_highest_equivalent_value(value) if p else h.get_lowest_equivalent_value(value)
+            )
+            out[p] = equivalent / _UNIT_PER_MS
+        return out
 
     def percentile(self, percentile: float) -> float | None:
         """Value in ms at one percentile, or None when empty."""
@@ -141,7 +172,17 @@ class Histogram:
     @property
     def mean(self) -> float | None:
         """Mean in ms, or None when empty."""
-        return float(self._h.get_mean_value()) / _UNIT_PER_MS if self.count else None
+        total = self.count
+        if not total:
+            return None
+        h = self._h
+        weighted = 0
+        for index, n in self._nonzero():
+            value = h.get_value_from_index(index)
+            low, high = h.get_lowest_equivalent_value(value), h.get_highest_equivalent_value(value)
+            # The middle of the slot's range, as the library's own mean takes it.
+            weighted += n * (low + ((high - low + 1) >> 1))
+        return weighted / total / _UNIT_PER_MS
 
     def add(self, other: Histogram) -> None:
         """Add ``other``'s counts to this one (the way shards are merged)."""
