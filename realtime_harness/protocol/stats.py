@@ -202,9 +202,17 @@ class Histogram:
         """
         if not isinstance(blob, str):
             raise ValueError("a histogram must be an encoded string")
-        out = cls(digits)
         try:
-            out._h.decode_and_add(blob.encode("ascii"))
+            decoded = HdrHistogram.decode(blob.encode("ascii"))
+            if (
+                decoded.lowest_trackable_value == _LOWEST
+                and decoded.highest_trackable_value == _HIGHEST
+                and decoded.significant_figures == digits
+            ):
+                return cls(digits, _h=decoded)
+            # Made with other settings (another version, another tool): re-recorded into ours.
+            out = cls(digits)
+            out._h.add(decoded)
         except Exception as exc:  # the library raises TypeError, zlib.error, its own classes
             raise ValueError(f"not an encoded histogram: {exc}") from exc
         return out
@@ -842,6 +850,9 @@ class RunStats:
                     for key, n in bucket.failures.items():
                         failures[key] = failures.get(key, 0) + n
                 for phase, hist in self._bucket_hists.peek(index).items():
+                    if step == 1:
+                        hists[phase] = hist  # read only: no copy needed
+                        continue
                     if phase not in hists:
                         hists[phase] = Histogram(_BUCKET_DIGITS)
                     hists[phase].add(hist)
