@@ -462,34 +462,52 @@ class HarnessSample:
 class HarnessWindow:
     """Collects send lateness and loop lag between two flushes (the runner flushes each minute).
 
-    Recording is one histogram update; :meth:`flush` hands back the window as a
+    Send lateness is sampled on every paced append (ten a second per session), so recording
+    must be cheap: a sample is one dict increment keyed by whole microseconds, and the counts
+    go into histograms only at :meth:`flush`, which hands back the window as a
     :class:`HarnessSample` (to write and to add to the stats) and starts a new one.
     """
 
     def __init__(self) -> None:
-        self._hists = {phase: Histogram() for phase in HARNESS_PHASES}
+        self._counts: dict[str, dict[int, int]] = {phase: {} for phase in HARNESS_PHASES}
+        self.invalid = 0
+
+    def _add(self, phase: str, ms: float) -> None:
+        try:
+            micros = round(ms * _UNIT_PER_MS)
+        except (TypeError, ValueError, OverflowError):  # NaN, inf, not a number
+            self.invalid += 1
+            return
+        if micros < 0 or isinstance(ms, bool):
+            self.invalid += 1
+            return
+        counts = self._counts[phase]
+        counts[micros] = counts.get(micros, 0) + 1
 
     def send_lateness(self, ms: float) -> None:
         """How late one paced send went out compared with its schedule."""
-        self._hists["send_lateness"].record(ms)
+        self._add("send_lateness", ms)
 
     def loop_lag(self, ms: float) -> None:
         """How late one event-loop tick woke up compared with its schedule."""
-        self._hists["loop_lag"].record(ms)
+        self._add("loop_lag", ms)
 
     @property
     def empty(self) -> bool:
         """Whether nothing was recorded since the last flush."""
-        return not any(h.count for h in self._hists.values())
+        return not any(self._counts.values())
 
     def flush(self, at_s: float) -> HarnessSample:
         """The window so far, ending at ``at_s`` seconds since the run started; then reset."""
-        sample = HarnessSample(
-            at_s=at_s,
-            histograms={phase: h.encode() for phase, h in self._hists.items() if h.count},
-        )
-        self._hists = {phase: Histogram() for phase in HARNESS_PHASES}
-        return sample
+        histograms: dict[str, str] = {}
+        for phase, counts in self._counts.items():
+            if counts:
+                hist = Histogram()
+                for micros, n in counts.items():
+                    hist.record(micros / _UNIT_PER_MS, n)
+                histograms[phase] = hist.encode()
+        self._counts = {phase: {} for phase in HARNESS_PHASES}
+        return HarnessSample(at_s=at_s, histograms=histograms)
 
 
 # --- failure groups ---

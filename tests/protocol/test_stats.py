@@ -266,6 +266,24 @@ def test_a_harness_window_hands_back_its_samples_and_starts_afresh() -> None:
     assert stats.elapsed_s == 60.0
 
 
+def test_a_harness_window_refuses_values_that_are_not_durations() -> None:
+    window = HarnessWindow()
+    for bad in (math.nan, math.inf, -0.5, True, "late"):
+        window.send_lateness(bad)  # type: ignore[arg-type]
+    assert window.invalid == 5
+    assert window.empty
+
+
+def test_a_harness_window_keeps_microsecond_resolution() -> None:
+    window = HarnessWindow()
+    for _ in range(3):
+        window.send_lateness(0.123)
+    stats = RunStats()
+    stats.add_harness(window.flush(1.0))
+    assert stats.phase("send_lateness").p50 == pytest.approx(0.123, abs=0.0005)
+    assert stats.phase("send_lateness").count == 3
+
+
 @pytest.mark.parametrize(
     ("lateness", "lag", "bottleneck"),
     [(1.0, 2.0, False), (25.0, 2.0, True), (1.0, 40.0, True)],
