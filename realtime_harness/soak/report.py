@@ -135,7 +135,7 @@ class _Frame:
     y_high: float
     log_y: bool = False
     left: int = 56
-    right: int = 12
+    right: int = 24
     top: int = 10
     bottom: int = 34
 
