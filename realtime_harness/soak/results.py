@@ -402,6 +402,8 @@ def load_results(out_dir: Path | str) -> SoakResults:
                 notes=notes,
             )
     if not sessions_path.exists():
+        if notes:
+            raise UsageError(f"{directory}: {notes[0].split(';')[0]} and no {SESSIONS_FILE}")
         raise UsageError(f"{directory}: no {SUMMARY_FILE} or {SESSIONS_FILE}: not a soak directory")
     rebuilt = rebuild_stats(sessions_path)
     if not summary_path.exists():

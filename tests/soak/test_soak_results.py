@@ -163,6 +163,12 @@ def test_a_directory_without_results_is_a_usage_error(tmp_path: Path) -> None:
         load_results(tmp_path)
 
 
+def test_an_unusable_summary_without_sessions_says_so(tmp_path: Path) -> None:
+    (tmp_path / SUMMARY_FILE).write_text("{")
+    with pytest.raises(UsageError, match=r"summary.json unusable .* and no sessions.jsonl"):
+        load_results(tmp_path)
+
+
 def test_reading_a_missing_jsonl_gives_nothing(tmp_path: Path) -> None:
     read = read_jsonl(tmp_path / "absent.jsonl")
     assert (read.records, read.skipped, read.truncated) == ([], 0, False)
