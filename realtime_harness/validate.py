@@ -1,26 +1,119 @@
-"""Validate JSONL files of server events (or project recordings) as a stream, in constant memory."""
+"""Validate JSONL files of server events (or project recordings) as a stream, in bounded memory.
+
+The reader, not the validator, decides what a file *is* before its events are judged:
+
+* ``ok``: at least one line is an event (or a recording header) and the last line is whole;
+* ``empty``: no line holds an event (0 bytes, blank lines, a recording header alone);
+* ``truncated``: the last line has no newline and is not JSON (a recording cut by ``kill -9``),
+  reported as a ``bad-line`` violation on that line;
+* ``not-jsonl``: no line at all is a JSON event: a pretty-printed JSON document, a JSON array, a
+  binary file. Validating it would only list every line as ``bad-line``; the command reports it
+  as a usage error with a hint instead.
+
+Lines longer than :data:`MAX_LINE_BYTES` are a ``bad-line`` violation and are skipped in chunks,
+so one huge line never has to fit in memory. A UTF-8 byte order mark before the first line is
+ignored.
+"""
 
 from __future__ import annotations
 
+import enum
+import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import orjson
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.recording import classify_line
 from realtime_harness.protocol.validator import Report, Validator
 
-__all__ = ["feed_line", "validate_file"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "READ_BUFFER_BYTES",
+    "STDIN",
+    "FileCheck",
+    "InputState",
+    "check_file",
+    "check_stream",
+    "display_name",
+    "feed_line",
+    "validate_file",
+]
+
+#: The longest line read as an event. A real frame is at most a few MB (a 15 MiB audio append is
+#: about 20 MB of base64 in JSON); a longer line is a ``bad-line`` violation and is skipped.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+#: Read buffer: large reads keep the per-line cost at the parse and the rules.
+READ_BUFFER_BYTES = 1024 * 1024
+#: The file name that means standard input.
+STDIN = "-"
+
+_BOM = b"\xef\xbb\xbf"
+_SKIP_CHUNK = 1024 * 1024
+_CONVERT_HINT = (
+    "it looks like one JSON document (pretty-printed, or an array), not JSON Lines; convert it "
+    "with `jq -c '.[]' FILE` (an array of events) or `jq -c . FILE` (one event)"
+)
+_NOT_EVENTS_HINT = (
+    "no line is an event: expected JSON Lines with one server event (a JSON object with a "
+    "string 'type') per line, or a realtime-harness recording"
+)
 
 
-def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False) -> None:
+class InputState(enum.StrEnum):
+    """What the file held, before any protocol rule is applied."""
+
+    OK = "ok"
+    EMPTY = "empty"
+    TRUNCATED = "truncated"
+    NOT_JSONL = "not-jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """The result of checking one input: the validator's report and what the input was."""
+
+    name: str
+    report: Report
+    state: InputState
+    #: For ``empty`` and ``not-jsonl``: one sentence saying what was wrong and what to do.
+    problem: str = ""
+
+    @property
+    def outcome(self) -> Outcome:
+        """An input with nothing to validate is a usage error; otherwise the report's outcome."""
+        if self.state in (InputState.EMPTY, InputState.NOT_JSONL):
+            return Outcome.USAGE
+        return self.report.outcome
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``--json`` object: ``file``, the report's keys, ``input`` and (if any) ``error``."""
+        payload: dict[str, Any] = {"file": self.name, **self.report.to_json_dict()}
+        payload["outcome"] = self.outcome.value
+        payload["input"] = self.state.value
+        if self.problem:
+            payload["error"] = self.problem
+        return payload
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 are shown as escapes."""
+    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False) -> bool | None:
     """Feed one JSONL line (plain server event, or recording header/frame) to ``validator``.
 
-    Blank lines are skipped; anything unusable becomes a ``bad-line`` violation with its number.
+    Blank lines are skipped (None); anything unusable becomes a ``bad-line`` violation with its
+    number (False); an event or a recording header returns True.
     """
     if not raw.strip():
-        return
+        return None
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -28,7 +121,7 @@ def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False
             validator.bad_line(line, f"truncated last line ({len(raw)} bytes): {exc}")
         else:
             validator.bad_line(line, f"not JSON: {exc}")
-        return
+        return False
     kind, event = classify_line(obj)
     if kind == "header":
         declared = obj.get("dialect") if isinstance(obj, dict) else None
@@ -42,28 +135,103 @@ def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False
         validator.server_event(event, line=line, t=t if isinstance(t, float | int) else None)
     else:
         validator.bad_line(line, "not an event: a JSON object with a string 'type' is expected")
+        return False
+    return True
 
 
-def validate_file(path: str | Path, dialect: Dialect | None = None) -> Report:
-    """Validate one JSONL file (one connection) line by line; never loads the whole file."""
-    source = Path(path)
+def check_stream(
+    stream: IO[bytes],
+    name: str = STDIN,
+    dialect: Dialect | None = None,
+    *,
+    max_line: int = MAX_LINE_BYTES,
+) -> FileCheck:
+    """Validate one connection's JSONL from a binary stream, line by line, in bounded memory.
+
+    Raises :class:`UsageError` if the stream cannot be read.
+    """
     validator = Validator(dialect)
+    readline = stream.readline
+    limit = max_line + 1
+    skip = min(_SKIP_CHUNK, limit)
+    number = usable = nonblank = oversized = 0
+    first = b""
+    truncated = False
     try:
-        handle = source.open("rb")
+        raw = readline(limit)
+        if raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        while raw:
+            number += 1
+            if len(raw) == limit and not raw.endswith(b"\n"):
+                # Too long to be an event: skip to the end of the line without keeping it.
+                size = len(raw)
+                while raw and not raw.endswith(b"\n"):
+                    raw = readline(skip)
+                    size += len(raw)
+                validator.bad_line(
+                    number,
+                    f"line of {size} bytes is longer than the maximum of {max_line} bytes "
+                    "(skipped)",
+                )
+                nonblank += 1
+                oversized += 1
+                raw = readline(limit)
+                continue
+            last = not raw.endswith(b"\n")
+            fed = feed_line(validator, raw, number, last=last)
+            if fed is not None:
+                nonblank += 1
+                if fed:
+                    usable += 1
+                elif last:
+                    truncated = True
+                if nonblank == 1:
+                    first = raw[:64].lstrip()
+            raw = readline(limit)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
+    report = validator.finish()
+    if usable == 0 and oversized == 0 and nonblank > (1 if truncated else 0):
+        looks_json = first[:1] in (b"{", b"[")
+        return FileCheck(
+            name, report, InputState.NOT_JSONL, _CONVERT_HINT if looks_json else _NOT_EVENTS_HINT
+        )
+    if truncated:
+        return FileCheck(name, report, InputState.TRUNCATED)
+    if report.events == 0 and not report.violations:
+        what = "the file is empty" if nonblank == 0 else "no events, only a recording header"
+        return FileCheck(name, report, InputState.EMPTY, f"{what}: nothing to validate")
+    return FileCheck(name, report, InputState.OK)
+
+
+def check_file(path: str | os.PathLike[str], dialect: Dialect | None = None) -> FileCheck:
+    """Validate one JSONL file (``-`` is standard input); never loads the whole file.
+
+    Raises :class:`UsageError` naming the file if it cannot be opened or read.
+    """
+    name = display_name(path)
+    if os.fspath(path) == STDIN:
+        stdin = sys.stdin
+        if stdin is None:
+            raise UsageError("cannot read standard input: it is closed")
+        return check_stream(stdin.buffer, "<stdin>", dialect)
+    try:
+        handle = open(path, "rb", buffering=READ_BUFFER_BYTES)  # noqa: SIM115 - closed below
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(
-            f"cannot read {source}: {reason}; pass the path of a JSONL file with one server "
+            f"cannot read {name}: {reason}; pass the path of a JSONL file with one server "
             "event per line (or a realtime-harness recording)"
         ) from None
     with handle:
-        previous: bytes | None = None
-        number = 0
-        for raw in handle:
-            if previous is not None:
-                feed_line(validator, previous, number)
-            previous = raw
-            number += 1
-        if previous is not None:
-            feed_line(validator, previous, number, last=True)
-    return validator.finish()
+        return check_stream(handle, name, dialect)
+
+
+def validate_file(path: str | Path, dialect: Dialect | None = None) -> Report:
+    """Validate one JSONL file (one connection) line by line; never loads the whole file.
+
+    Returns the validator's report whatever the input was; :func:`check_file` also says whether
+    the file was empty, truncated or not JSON Lines at all.
+    """
+    return check_file(path, dialect).report

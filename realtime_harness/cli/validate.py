@@ -9,24 +9,37 @@ from typing import Annotated
 import orjson
 import typer
 
-from realtime_harness.cli._app import app, exit_with, one_line_errors
+from realtime_harness.cli._app import app, exit_with
+from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
-from realtime_harness.protocol.validator import Report
-from realtime_harness.validate import validate_file
+from realtime_harness.validate import FileCheck, InputState, check_file, display_name
 
 __all__ = ["validate"]
 
-_PRECEDENCE = [Outcome.VIOLATION, Outcome.CONNECTION, Outcome.SERVER_FAILURE, Outcome.CLEAN]
+#: With several files the worst outcome wins, which is also the highest exit code.
+_PRECEDENCE = [
+    Outcome.CONNECTION,
+    Outcome.VIOLATION,
+    Outcome.USAGE,
+    Outcome.SERVER_FAILURE,
+    Outcome.CLEAN,
+]
 
 
-def _print_human(path: Path, report: Report) -> None:
+def _print_human(check: FileCheck) -> None:
+    if check.problem:
+        print(f"error: {check.name}: {check.problem}", file=sys.stderr)
+        return
+    report = check.report
     dialect = report.dialect.value if report.dialect else "unknown"
     print(
-        f"{path}: {report.outcome.value} dialect={dialect} session_id={report.session_id} "
+        f"{check.name}: {report.outcome.value} dialect={dialect} session_id={report.session_id} "
         f"events={report.events} violations={len(report.violations)} "
         f"failures={len(report.failures)}"
     )
+    if check.state is InputState.TRUNCATED:
+        print("  truncated: the last line is cut short (was the recording interrupted?)")
     for violation in report.violations:
         print(f"  {violation.summary()}")
     if report.violations_dropped:
@@ -42,7 +55,8 @@ def validate(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="JSONL files: one server event per line, or realtime-harness recordings."
+            help="JSONL files: one server event per line, or realtime-harness recordings; "
+            "- reads standard input."
         ),
     ],
     json_output: Annotated[
@@ -55,16 +69,25 @@ def validate(
 ) -> None:
     """Check the ordering of every event against the protocol rules, and list failures with ids.
 
-    Exit 0 clean, 1 the server reported a failure, 2 usage error, 3 protocol violation.
+    Exit 0 clean, 1 the server reported a failure, 2 usage error (a file missing, empty or not
+    JSON Lines), 3 protocol violation (including bad and truncated lines). Every file is
+    checked; with several, the worst outcome sets the exit code.
     """
     outcomes: list[Outcome] = []
-    with one_line_errors():
-        for path in files:
-            report = validate_file(path, dialect)
-            outcomes.append(report.outcome)
+    for path in files:
+        try:
+            check = check_file(path, dialect)
+        except UsageError as exc:
+            outcomes.append(Outcome.USAGE)
             if json_output:
-                payload = {"file": str(path), **report.to_json_dict()}
-                sys.stdout.write(orjson.dumps(payload).decode() + "\n")
+                payload = {"file": display_name(path), "outcome": Outcome.USAGE.value}
+                sys.stdout.write(orjson.dumps({**payload, "error": str(exc)}).decode() + "\n")
             else:
-                _print_human(path, report)
+                print(f"error: {exc}", file=sys.stderr)
+            continue
+        outcomes.append(check.outcome)
+        if json_output:
+            sys.stdout.write(orjson.dumps(check.to_json_dict()).decode() + "\n")
+        else:
+            _print_human(check)
     exit_with(next(o for o in _PRECEDENCE if o in outcomes) if outcomes else Outcome.CLEAN)
