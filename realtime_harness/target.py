@@ -1,23 +1,25 @@
-"""Where to connect and how to authenticate: the four URL variants, env vars, ``.env``, auth.
+"""Where to connect and how to authenticate: the URL variants, env vars, ``.env``, auth.
 
-The four variants of protocol §1.1:
-
-==================  ==========================================================================
-``openai``          ``wss://api.openai.com/v1/realtime?model=M``; ``Authorization: Bearer``; GA
-``openai-beta``     same URL plus ``OpenAI-Beta: realtime=v1`` (retired by OpenAI, §0); beta
-``azure``           ``wss://R.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT``; GA
-``azure-preview``   ``wss://R.openai.azure.com/openai/realtime?api-version=V&deployment=D``; beta
-==================  ==========================================================================
+The URL forms are the table in :mod:`realtime_harness.endpoints`; ``openai-beta`` is the OpenAI
+URL plus the ``OpenAI-Beta: realtime=v1`` header (since retired by OpenAI).
 
 Configuration comes from options, then the environment, then a ``.env`` file (python-dotenv
 reads it without touching ``os.environ``; real environment variables win). When nothing at
 all is configured, :func:`resolve_target` returns ``None`` and the caller probes the embedded
-mock instead.
+mock instead. "Nothing at all" is strict: an option given as an empty string (``--url ""``, an
+unset variable in a CI script) is a :class:`~realtime_harness.exceptions.ConfigError`, and so is
+a variable that is set but empty when it is the only configuration there is. Values with bytes
+that are not UTF-8 or with control characters, and a malformed proxy variable (``https_proxy``,
+``all_proxy``… as the WebSocket library reads them) that would apply to the target, are refused
+the same way, before any connection.
 
 Auth: an ``api-key`` header (Azure), ``Authorization: Bearer <key>`` (OpenAI, or Azure with
 ``auth="bearer"``), or a Microsoft Entra ID token from ``azure-identity`` (the optional
 ``azure`` extra). A missing key is a :class:`~realtime_harness.exceptions.ConfigError` before any
-connection. Every key and token is registered with :mod:`realtime_harness.redact`.
+connection, for ``ws://`` and ``wss://`` alike; only a loopback host (a local mock or gateway)
+or ``auth="none"`` goes without. Every key and token is registered with
+:mod:`realtime_harness.redact`, and a :class:`Target` never shows its URL or headers unredacted:
+not in ``repr``/``str``, not in JSON, not when pickled.
 """
 
 from __future__ import annotations
@@ -25,18 +27,25 @@ from __future__ import annotations
 import enum
 import ipaddress
 import os
+import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from typing import Any, NoReturn
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
+from realtime_harness.endpoints import (
+    OPENAI_BASE_URL,
+    Variant,
+    form_for_path,
+    form_of,
+    ws_scheme,
+)
 from realtime_harness.exceptions import ConfigError
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.redact import redact_url, register_secret
+from realtime_harness.redact import redact_headers, redact_url, register_secret
 
 __all__ = [
     "DEFAULT_AZURE_PREVIEW_API_VERSION",
@@ -47,13 +56,14 @@ __all__ = [
     "Target",
     "Variant",
     "build_url",
+    "check_proxy",
     "dialect_from_url",
     "resolve_target",
 ]
 
 DEFAULT_OPENAI_MODEL = "gpt-realtime"
 DEFAULT_AZURE_PREVIEW_API_VERSION = "2025-04-01-preview"
-#: The Entra ID scope that Azure OpenAI realtime accepts (openai-python's Azure example, §1.1).
+#: The Entra ID scope that Azure OpenAI realtime accepts (openai-python's Azure example).
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 #: Environment variables read, with what each means (README lists the same).
@@ -77,16 +87,6 @@ _AZURE_HOST_SUFFIXES = (
 )
 
 
-class Variant(enum.StrEnum):
-    """Which of the four connection variants a target uses (``custom`` for a given URL)."""
-
-    OPENAI = "openai"
-    OPENAI_BETA = "openai-beta"
-    AZURE = "azure"
-    AZURE_PREVIEW = "azure-preview"
-    CUSTOM = "custom"
-
-
 class AuthMode(enum.StrEnum):
     """How the credential is sent."""
 
@@ -96,23 +96,132 @@ class AuthMode(enum.StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
+class _Headers(Mapping[str, str]):
+    """Request headers that hold credentials: a read-only mapping equal to a plain dict of the
+    same items, whose ``repr``, ``str`` and pickled form show the credentials masked. JSON
+    encoders refuse it (it is not a ``dict``) rather than write a key."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(redact_headers(self._items))
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Headers, (redact_headers(self._items),))
+
+
 class Target:
     """A resolved endpoint: the URL, the headers to send (credentials included), the dialect.
 
-    ``headers`` hold secrets, so they are left out of ``repr``; print :attr:`redacted_url` and
-    :meth:`safe_headers` instead.
+    The URL (a browser-style ``api-key=`` may sit in its query) and the headers hold secrets:
+    ``repr``/``str`` show :attr:`redacted_url` and :meth:`safe_headers`, :meth:`to_json_dict` is
+    the JSON form, and a pickled Target is the redacted one (it cannot authenticate). Immutable.
     """
+
+    __slots__ = ("auth", "dialect", "embedded", "headers", "request_id_header", "url", "variant")
 
     url: str
     dialect: Dialect
-    variant: Variant = Variant.CUSTOM
-    auth: AuthMode = AuthMode.NONE
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    variant: Variant
+    auth: AuthMode
+    headers: Mapping[str, str]
     #: Name of the request header that carries our client request id (Azure's rtclient sends
     #: ``x-ms-client-request-id``; OpenAI's HTTP API reads ``X-Client-Request-Id``).
-    request_id_header: str = "x-client-request-id"
-    embedded: bool = False
+    request_id_header: str
+    embedded: bool
+
+    def __init__(
+        self,
+        url: str,
+        dialect: Dialect,
+        variant: Variant = Variant.CUSTOM,
+        auth: AuthMode = AuthMode.NONE,
+        headers: Mapping[str, str] | None = None,
+        request_id_header: str = "x-client-request-id",
+        embedded: bool = False,
+    ) -> None:
+        for name, value in (
+            ("url", url),
+            ("dialect", dialect),
+            ("variant", variant),
+            ("auth", auth),
+            ("headers", _Headers(headers or {})),
+            ("request_id_header", request_id_header),
+            ("embedded", embedded),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"Target is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"Target is immutable (cannot delete {name!r})")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.url,
+            self.dialect,
+            self.variant,
+            self.auth,
+            tuple(sorted(self.headers.items())),
+            self.request_id_header,
+            self.embedded,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(url={self.redacted_url!r}, dialect={self.dialect.value!r}, "
+            f"variant={self.variant.value!r}, auth={self.auth.value!r}, "
+            f"headers={self.safe_headers()!r}, embedded={self.embedded!r})"
+        )
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Target,
+            (
+                self.redacted_url,
+                self.dialect,
+                self.variant,
+                self.auth,
+                self.safe_headers(),
+                self.request_id_header,
+                self.embedded,
+            ),
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The target for JSON output, credentials masked."""
+        return {
+            "url": self.redacted_url,
+            "dialect": self.dialect.value,
+            "variant": self.variant.value,
+            "auth": self.auth.value,
+            "headers": self.safe_headers(),
+            "embedded": self.embedded,
+        }
 
     @property
     def redacted_url(self) -> str:
@@ -126,8 +235,6 @@ class Target:
 
     def safe_headers(self) -> dict[str, str]:
         """The request headers with credentials masked."""
-        from realtime_harness.redact import redact_headers
-
         return redact_headers(self.headers)
 
     def request_headers(self, client_request_id: str | None = None) -> dict[str, str]:
@@ -141,10 +248,6 @@ class Target:
             f"{self.variant.value} {self.redacted_url} dialect={self.dialect.value} "
             f"auth={self.auth.value}"
         )
-
-
-def _ws_scheme(scheme: str) -> str:
-    return {"https": "wss", "http": "ws"}.get(scheme, scheme)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -168,11 +271,12 @@ def dialect_from_url(url: str) -> Dialect:
 
     The OpenAI beta shape is chosen by a header, not the URL, so it needs ``dialect=beta``.
     """
-    parts = urlsplit(url)
-    path = parts.path.rstrip("/")
-    if path.endswith("/openai/realtime") and "/v1/" not in path + "/":
-        return Dialect.BETA
-    return Dialect.GA
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return Dialect.GA
+    form = form_for_path(path, exact=False)
+    return form.dialect if form is not None and form.dialect is not None else Dialect.GA
 
 
 def build_url(
@@ -183,18 +287,16 @@ def build_url(
     deployment: str | None = None,
     api_version: str | None = None,
 ) -> str:
-    """The WebSocket URL of a variant (protocol §1.1). ``endpoint`` is an http(s) or ws(s) base.
+    """The WebSocket URL of a variant (see :mod:`realtime_harness.endpoints`). ``endpoint`` is an
+    http(s) or ws(s) base.
 
     Raises :class:`ConfigError` when a required part is missing.
     """
-    if variant in (Variant.OPENAI, Variant.OPENAI_BETA):
-        base = (endpoint or "https://api.openai.com/v1").rstrip("/")
-        parts = urlsplit(base)
-        path = parts.path.rstrip("/")
-        if not path.endswith("/v1"):
-            path += "/v1"
-        query = urlencode({"model": model or DEFAULT_OPENAI_MODEL})
-        return urlunsplit((_ws_scheme(parts.scheme), parts.netloc, path + "/realtime", query, ""))
+    form = form_of(variant)
+    if form is None:
+        raise ConfigError("a custom target has no URL form: pass the whole URL with --url")
+    if not form.azure:
+        return form.url(endpoint or OPENAI_BASE_URL, model or DEFAULT_OPENAI_MODEL)
     if not endpoint:
         raise ConfigError(
             "Azure targets need an endpoint: pass --endpoint https://NAME.openai.azure.com "
@@ -205,24 +307,8 @@ def build_url(
         raise ConfigError(
             "Azure targets need a deployment: pass --deployment NAME or set AZURE_OPENAI_DEPLOYMENT"
         )
-    parts = urlsplit(endpoint.rstrip("/"))
-    path = parts.path.rstrip("/")
-    # Accept the endpoint with or without the /openai or /openai/v1 suffix SDK samples use.
-    for suffix in ("/openai/v1", "/openai"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    if variant is Variant.AZURE_PREVIEW:
-        version = api_version or DEFAULT_AZURE_PREVIEW_API_VERSION
-        query = urlencode({"api-version": version, "deployment": name})
-        return urlunsplit(
-            (_ws_scheme(parts.scheme), parts.netloc, path + "/openai/realtime", query, "")
-        )
-    # GA v1: api-version on this URL is a documented cause of 401 (§1.2), so never add it.
-    query = urlencode({"model": name})
-    return urlunsplit(
-        (_ws_scheme(parts.scheme), parts.netloc, path + "/openai/v1/realtime", query, "")
-    )
+    # The v1 route refuses an api-version (HTTP 401), so only the preview form carries one.
+    return form.url(endpoint, name, api_version or DEFAULT_AZURE_PREVIEW_API_VERSION)
 
 
 def _check_url(url: str, what: str) -> tuple[str, str]:
@@ -240,9 +326,64 @@ def _check_url(url: str, what: str) -> tuple[str, str]:
 _URL_FIX = "use e.g. wss://NAME.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT"
 
 
-def _load_env(env: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
-    """Real environment over ``.env`` values (empty strings count as unset)."""
+def _check_text(value: str, what: str) -> None:
+    """Refuse text that cannot go on the wire: bytes that are not UTF-8 (which Python keeps as
+    lone surrogates) and control characters. The message never repeats the value."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise ConfigError(
+                f"{what} contains bytes that are not UTF-8; check the value's encoding"
+            )
+        if category == "Cc":
+            raise ConfigError(f"{what} contains a control character (U+{ord(char):04X})")
+
+
+def check_proxy(url: str) -> None:
+    """Refuse, before connecting, a proxy variable that would apply to ``url`` but cannot be
+    used (no host, a bad port, a scheme the WebSocket library does not speak).
+
+    The proxy is looked up as the ``websockets`` library does (``urllib.request.getproxies``
+    and ``proxy_bypass``), so what is checked is what the connection would use.
+    """
+    from websockets.exceptions import InvalidProxy, InvalidURI
+    from websockets.proxy import get_proxy, parse_proxy
+    from websockets.uri import parse_uri
+
+    try:
+        proxy = get_proxy(parse_uri(url))
+    except (InvalidURI, ValueError):
+        return  # the URL itself was checked already; a no_proxy quirk is not the proxy's fault
+    if proxy is None:
+        return
+    try:
+        parsed = parse_proxy(proxy)
+    except (InvalidProxy, ValueError, UnicodeError) as exc:
+        detail = exc.args[1] if isinstance(exc, InvalidProxy) and len(exc.args) > 1 else exc
+        raise ConfigError(
+            f"the proxy {redact_url(proxy)!r} from the environment (https_proxy, http_proxy or "
+            f"all_proxy) cannot be used ({redact_url(str(detail))}); fix or unset it"
+        ) from None
+    if parsed.scheme.startswith("socks"):
+        try:
+            import python_socks  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"the proxy {redact_url(proxy)!r} is a SOCKS proxy, which needs the python-socks "
+                "package: pip install python-socks, or unset the proxy variable"
+            ) from None
+
+
+def _load_env(
+    env: Mapping[str, str] | None, env_file: Path | None
+) -> tuple[dict[str, str], list[str]]:
+    """Real environment over ``.env`` values, and the names that were set but empty.
+
+    Empty strings count as unset, except that :func:`resolve_target` refuses them when they are
+    all the configuration there is.
+    """
     merged: dict[str, str] = {}
+    empty: list[str] = []
     path = env_file if env_file is not None else Path(".env")
     if env_file is not None and not env_file.is_file():
         raise ConfigError(f"env file {env_file} does not exist; pass an existing --env-file")
@@ -251,10 +392,18 @@ def _load_env(env: Mapping[str, str] | None, env_file: Path | None) -> dict[str,
             values = dotenv_values(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read env file {path}: {exc.__class__.__name__}") from None
-        merged.update({k: v for k, v in values.items() if v})
+        merged.update({k: v for k, v in values.items() if v and k in ENV_VARS})
+        empty += [k for k, v in values.items() if not v and k in ENV_VARS]
     source = os.environ if env is None else env
-    merged.update({k: v for k, v in source.items() if k in ENV_VARS and v})
-    return merged
+    for name in ENV_VARS:
+        value = source.get(name)
+        if value:
+            merged[name] = value
+        elif value is not None and name not in merged:
+            empty.append(name)
+    for name, value in merged.items():
+        _check_text(value, name)
+    return merged, [name for name in dict.fromkeys(empty) if name not in merged]
 
 
 def _entra_token(credential_factory: Callable[[], Any] | None) -> str:
@@ -280,6 +429,18 @@ def _entra_token(credential_factory: Callable[[], Any] | None) -> str:
     return str(token)
 
 
+def _check_options(options: Mapping[str, str | None]) -> None:
+    """An option given is never empty (``--url ""`` is an unset variable, not "no target")."""
+    for flag, value in options.items():
+        if value is None:
+            continue
+        if not value.strip():
+            raise ConfigError(
+                f"{flag} is empty (an unset variable?); give it a value or leave the option out"
+            )
+        _check_text(value, flag)
+
+
 def resolve_target(
     *,
     url: str | None = None,
@@ -297,8 +458,18 @@ def resolve_target(
 
     ``env`` replaces ``os.environ`` (tests pass a dict); ``env_file`` defaults to ``./.env`` when
     it exists. ``credential_factory`` replaces ``azure.identity.DefaultAzureCredential``.
+    Raises :class:`ConfigError` for an empty or unusable value (see the module docstring).
     """
-    values = _load_env(env, env_file)
+    _check_options(
+        {
+            "--url": url,
+            "--endpoint": endpoint,
+            "--deployment": deployment,
+            "--model": model,
+            "--api-version": api_version,
+        }
+    )
+    values, empty = _load_env(env, env_file)
     url = url or values.get("REALTIME_HARNESS_URL")
     azure_endpoint = endpoint or values.get("AZURE_OPENAI_ENDPOINT")
     openai_key = values.get("OPENAI_API_KEY")
@@ -311,11 +482,17 @@ def resolve_target(
                 "AZURE_OPENAI_AUTH must be one of api-key, bearer, entra, none"
             ) from None
     if not (url or azure_endpoint or openai_key or deployment):
+        if empty:
+            names = ", ".join(empty)
+            raise ConfigError(
+                f"{names} {'is' if len(empty) == 1 else 'are'} set but empty (an unset secret "
+                "in CI?); give a value, or unset it to probe the embedded mock"
+            )
         return None
 
     if url:
         scheme, host = _check_url(url, "--url")
-        final_url = urlunsplit((_ws_scheme(scheme), *urlsplit(url)[1:]))
+        final_url = urlunsplit((ws_scheme(scheme), *urlsplit(url)[1:]))
         azure = _is_azure_host(host) or (azure_key is not None and not openai_key)
         variant = Variant.CUSTOM
         if _is_azure_host(host):
@@ -357,10 +534,16 @@ def resolve_target(
         chosen = dialect or (
             Dialect.BETA if variant in (Variant.OPENAI_BETA, Variant.AZURE_PREVIEW) else Dialect.GA
         )
+    check_proxy(final_url)
 
     headers: dict[str, str] = {}
     mode = auth or (AuthMode.API_KEY if azure else AuthMode.BEARER)
     key = azure_key if azure else (openai_key or azure_key)
+    if query_has_key:
+        for name, values_ in parse_qs(urlsplit(final_url).query).items():
+            if name.lower() in ("api-key", "authorization"):
+                for value in values_:
+                    register_secret(value.removeprefix("Bearer ").strip())
     if mode is AuthMode.ENTRA:
         headers["Authorization"] = f"Bearer {_entra_token(credential_factory)}"
     elif mode is AuthMode.NONE or query_has_key:

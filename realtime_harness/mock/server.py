@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -39,6 +38,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from realtime_harness.endpoints import parse_route
 from realtime_harness.mock.behaviour import (
     Action,
     BehaviourConfig,
@@ -407,11 +407,10 @@ class MockServer:
                 return self._reject(
                     connection, 503, "ServiceUnavailable", "The service is temporarily unavailable."
                 )
-        split = urlsplit(request.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        path = split.path.rstrip("/")
+        path, route = parse_route(request.path)
+        query = route.query if route is not None else {}
         headers = request.headers
-        azure = path in ("/openai/realtime", "/openai/v1/realtime")
+        azure = route is not None and route.form.azure
         extra: dict[str, str] = {}
         request_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
         if azure:
@@ -423,7 +422,7 @@ class MockServer:
             }
         else:
             extra = {"x-request-id": f"req_{request_id.replace('-', '')}"}
-        if path not in ("/v1/realtime", "/openai/realtime", "/openai/v1/realtime"):
+        if route is None:
             return self._reject(connection, 404, "404", f"Resource not found: {path or '/'}", extra)
         key = _credential(headers, query)
         if key is None:
@@ -443,28 +442,24 @@ class MockServer:
             "openai-beta.realtime-v1" in p for p in headers.get_all("Sec-WebSocket-Protocol")
         )
         fatal: tuple[str, str, int] | None = None
-        if path == "/openai/v1/realtime":
-            if "api-version" in query:
-                return self._reject(
-                    connection,
-                    401,
-                    "401",
-                    "api-version is not allowed on the v1 realtime route; remove it.",
-                    extra,
-                )
-            dialect, model = Dialect.GA, query.get("model")
-        elif path == "/openai/realtime":
-            if "api-version" not in query or "deployment" not in query:
-                return self._reject(
-                    connection,
-                    400,
-                    "BadRequest",
-                    "Both api-version and deployment query parameters are required.",
-                    extra,
-                )
-            dialect, model = Dialect.BETA, query.get("deployment")
-        else:
-            dialect, model = self.dialect, query.get("model")
+        if route.forbidden:
+            return self._reject(
+                connection,
+                401,
+                "401",
+                f"{route.forbidden[0]} is not allowed on the v1 realtime route; remove it.",
+                extra,
+            )
+        if route.missing:
+            return self._reject(
+                connection,
+                400,
+                "BadRequest",
+                "Both api-version and deployment query parameters are required.",
+                extra,
+            )
+        dialect, model = route.form.dialect or self.dialect, route.name
+        if route.form.dialect is None:
             if self.require_key is not None and key != self.require_key:
                 fatal = (
                     "invalid_api_key",
