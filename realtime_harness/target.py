@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from dotenv import dotenv_values
 
 from realtime_harness.endpoints import (
+    AZURE,
     OPENAI_BASE_URL,
     Variant,
     form_for_path,
@@ -323,7 +324,7 @@ def _check_url(url: str, what: str) -> tuple[str, str]:
     return parts.scheme, host
 
 
-_URL_FIX = "use e.g. wss://NAME.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT"
+_URL_FIX = "use e.g. " + AZURE.url("https://NAME.openai.azure.com", "DEPLOYMENT")
 
 
 def _check_text(value: str, what: str) -> None:

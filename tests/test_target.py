@@ -241,3 +241,182 @@ def test_request_headers_add_a_fresh_client_request_id() -> None:
     assert target is not None
     headers = target.request_headers("rid-1")
     assert headers["x-client-request-id"] == "rid-1"
+
+
+# --- hardening: empty values, undecodable bytes, proxies, missing keys ---------------------------
+
+PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in (*PROXY_VARS, "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("flag", ["url", "endpoint", "deployment", "model", "api_version"])
+def test_an_option_given_empty_is_a_config_error_not_the_mock(flag: str) -> None:
+    """``--url ""`` (an unset variable in a CI script) never falls back to the embedded mock."""
+    with pytest.raises(ConfigError, match="is empty"):
+        resolve_target(env={}, **{flag: ""})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="is empty"):
+        resolve_target(env={}, **{flag: "  "})  # type: ignore[arg-type]
+
+
+def test_a_variable_set_but_empty_is_an_error_when_it_is_all_there_is() -> None:
+    """An empty REALTIME_HARNESS_URL alone is a mistake; beside a real target it is ignored."""
+    with pytest.raises(ConfigError, match="REALTIME_HARNESS_URL is set but empty"):
+        resolve_target(env={"REALTIME_HARNESS_URL": ""})
+    with pytest.raises(ConfigError, match="REALTIME_HARNESS_URL is set but empty"):
+        resolve_target(env={"REALTIME_HARNESS_URL": "", "AZURE_OPENAI_API_KEY": "azkey-0123456"})
+    target = resolve_target(
+        env={"OPENAI_API_KEY": "sk-test-123456789", "AZURE_OPENAI_API_VERSION": ""}
+    )
+    assert target is not None
+    assert target.variant is Variant.OPENAI
+
+
+def test_an_empty_line_in_dotenv_counts_too(tmp_path: Path) -> None:
+    """``OPENAI_API_KEY=`` in .env with nothing else configured: the same error."""
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=\n")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY is set but empty"):
+        resolve_target(env={})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "what"),
+    [
+        ({"url": "wss://res.openai.azure.com/openai/v1/realtime?model=d\udcff"}, "--url"),
+        ({"endpoint": "https://r\udce9s.openai.azure.com", "deployment": "d"}, "--endpoint"),
+        ({"endpoint": AZ, "deployment": "dep\udcff"}, "--deployment"),
+        ({"endpoint": AZ, "deployment": "dep\nx"}, "--deployment"),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_refused_by_name(kwargs: dict[str, str], what: str) -> None:
+    """Undecodable argv bytes (kept as surrogates) or control characters: one clear line."""
+    with pytest.raises(ConfigError, match=what) as info:
+        resolve_target(env={"AZURE_OPENAI_API_KEY": "azkey-0123456"}, **kwargs)  # type: ignore[arg-type]
+    assert "\udcff" not in str(info.value)
+
+
+def test_environment_values_are_checked_too() -> None:
+    """A variable holding undecodable bytes is named, not sent."""
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_DEPLOYMENT"):
+        resolve_target(
+            env={
+                "AZURE_OPENAI_ENDPOINT": AZ,
+                "AZURE_OPENAI_DEPLOYMENT": "d\udcff",
+                "AZURE_OPENAI_API_KEY": "azkey-0123456",
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    ["socks5://", "http://[::1", "http://proxy.example:70000", "ftp://proxy.example:21"],
+)
+def test_a_malformed_proxy_is_a_config_error(no_proxy_env: pytest.MonkeyPatch, proxy: str) -> None:
+    """A proxy variable the connection would use but cannot: one line, before connecting."""
+    no_proxy_env.setenv("https_proxy", proxy)
+    with pytest.raises(ConfigError, match="proxy"):
+        resolve_target(endpoint=AZ, deployment="d", env={"AZURE_OPENAI_API_KEY": "azkey-012345"})
+
+
+def test_a_proxy_password_is_not_printed(no_proxy_env: pytest.MonkeyPatch) -> None:
+    """The error names the proxy with its credentials masked."""
+    no_proxy_env.setenv("https_proxy", "http://user:hunter2hunter2@proxy.example:99999")
+    with pytest.raises(ConfigError) as info:
+        resolve_target(endpoint=AZ, deployment="d", env={"AZURE_OPENAI_API_KEY": "azkey-012345"})
+    assert "hunter2hunter2" not in str(info.value)
+
+
+def test_a_good_or_bypassed_proxy_is_accepted(no_proxy_env: pytest.MonkeyPatch) -> None:
+    """A well-formed HTTP proxy passes; a host in no_proxy does not look at the proxy at all."""
+    no_proxy_env.setenv("https_proxy", "http://proxy.example:3128")
+    assert resolve_target(endpoint=AZ, deployment="d", env={"AZURE_OPENAI_API_KEY": "k" * 12})
+    no_proxy_env.setenv("https_proxy", "http://[::1")
+    no_proxy_env.setenv("no_proxy", "res.openai.azure.com")
+    assert resolve_target(endpoint=AZ, deployment="d", env={"AZURE_OPENAI_API_KEY": "k" * 12})
+
+
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
+def test_a_missing_key_is_caught_before_connecting_for_ws_and_wss(scheme: str) -> None:
+    """Plain ws:// to a remote host needs a key as much as wss:// does."""
+    with pytest.raises(ConfigError, match="no API key"):
+        resolve_target(url=f"{scheme}://gateway.example.com/v1/realtime?model=m", env={})
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_API_KEY"):
+        resolve_target(url=f"{scheme}://r.openai.azure.com/openai/v1/realtime?model=d", env={})
+
+
+# --- never leak: repr, str, JSON, pickling --------------------------------------------------------
+
+LEAK = "sk-LEAKSENTINEL-0123456789"
+
+
+def _leaky_targets() -> list[Any]:
+    return [
+        resolve_target(env={"OPENAI_API_KEY": LEAK}),
+        resolve_target(endpoint=AZ, deployment="d", env={"AZURE_OPENAI_API_KEY": LEAK}),
+        resolve_target(url=f"ws://127.0.0.1:1/openai/v1/realtime?model=d&api-key={LEAK}", env={}),
+        resolve_target(url=f"wss://gw.example.com/v1/realtime?Authorization=Bearer+{LEAK}", env={}),
+    ]
+
+
+def test_a_target_never_shows_its_key_in_repr_str_or_containers() -> None:
+    """repr, str, describe, and the repr of a list or dataclass holding it (``pytest -l``)."""
+    from realtime_harness.client import ProbeOptions
+
+    for target in _leaky_targets():
+        assert target is not None
+        for text in (repr(target), str(target), target.describe(), repr([target])):
+            assert LEAK not in text
+        assert LEAK not in repr(ProbeOptions(target=target))
+        assert LEAK not in repr(target.headers)
+        assert LEAK not in str(target.headers)
+
+
+def test_a_target_in_json_is_redacted_or_refused() -> None:
+    """to_json_dict masks; a JSON encoder given the object itself refuses rather than leaks."""
+    import json
+
+    import orjson
+
+    from realtime_harness.client import ProbeOptions
+
+    for target in _leaky_targets():
+        assert target is not None
+        assert LEAK not in orjson.dumps(target.to_json_dict()).decode()
+        for encode in (orjson.dumps, json.dumps):
+            for obj in (target, ProbeOptions(target=target)):
+                try:
+                    text = encode(obj)
+                except TypeError:
+                    continue
+                assert LEAK not in (text.decode() if isinstance(text, bytes) else text)
+
+
+def test_a_pickled_target_carries_no_secret() -> None:
+    """Pickling gives the redacted target: same URL form and dialect, no key."""
+    import pickle
+
+    for target in _leaky_targets():
+        assert target is not None
+        data = pickle.dumps(target)
+        assert LEAK.encode() not in data
+        copy = pickle.loads(data)
+        assert copy.dialect is target.dialect
+        assert copy.variant is target.variant
+        assert copy.redacted_url == target.redacted_url
+
+
+def test_targets_are_values() -> None:
+    """Equal when equal, hashable, immutable; headers compare equal to a plain dict."""
+    a = resolve_target(env={"OPENAI_API_KEY": "sk-test-123456789"})
+    b = resolve_target(env={"OPENAI_API_KEY": "sk-test-123456789"})
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a is not None
+    assert a.headers == {"Authorization": "Bearer sk-test-123456789"}
+    with pytest.raises(AttributeError):
+        a.url = "ws://elsewhere"  # type: ignore[misc]
