@@ -58,7 +58,7 @@ from realtime_harness.protocol import codes
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.validator import Validator, Violation
-from realtime_harness.redact import redact_url
+from realtime_harness.redact import redact_url, register_secret
 
 __all__ = ["MockServer", "SessionLike", "SessionLog", "tune_gc_for_serving"]
 
@@ -203,6 +203,7 @@ class MockServer:
             reply_voice=reply_voice,
         )
         self.require_key = require_key
+        register_secret(require_key)  # masked in every path and line the mock prints
         self.validate = validate
         self.record_lateness = record_lateness
         self.on_session_end = on_session_end
