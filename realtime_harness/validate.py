@@ -12,7 +12,8 @@ The reader, not the validator, decides what a file *is* before its events are ju
 
 Lines longer than :data:`MAX_LINE_BYTES` are a ``bad-line`` violation and are skipped in chunks,
 so one huge line never has to fit in memory. A UTF-8 byte order mark before the first line is
-ignored.
+ignored. An event the validator cannot check at all (it raised instead of reporting) is a
+``bad-line`` violation too: the command gives a verdict, never a traceback.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ _CONVERT_HINT = (
 _NOT_EVENTS_HINT = (
     "no line is an event: expected JSON Lines with one server event (a JSON object with a "
     "string 'type') per line, or a realtime-harness recording"
+)
+
+
+_UNCHECKABLE = (
+    "this event could not be checked: a field holds a value of an unexpected type "
+    "(a realtime-harness bug too: please report it)"
 )
 
 
@@ -179,7 +186,11 @@ def check_stream(
                 raw = readline(limit)
                 continue
             last = not raw.endswith(b"\n")
-            fed = feed_line(validator, raw, number, last=last)
+            try:
+                fed = feed_line(validator, raw, number, last=last)
+            except Exception as exc:  # the last line of defence: a verdict, never a traceback
+                validator.bad_line(number, f"{_UNCHECKABLE} ({type(exc).__name__}: {exc})")
+                fed = False
             if fed is not None:
                 nonblank += 1
                 if fed:

@@ -217,3 +217,16 @@ def test_file_names_that_are_not_utf8_are_printed_escaped(tmp_path: Path) -> Non
     result = runner.invoke(app, ["validate", "--json", str(name)])
     assert result.exit_code == 0, result.output
     assert orjson.loads(result.output)["file"].endswith("bad\\udcff.jsonl")
+
+
+def test_an_event_the_validator_cannot_check_is_a_bad_line_not_a_traceback(tmp_path: Path) -> None:
+    """Found by fuzzing: a delta whose ``content_index`` is a list made the validator raise.
+    Whatever the validator does with a hostile field, the file gets a verdict (exit 3)."""
+    build = TraceBuilder()
+    events = [*build.session_created(), *build.response("audio")]
+    delta = next(e for e in events if str(e["type"]).endswith("audio.delta"))
+    delta["content_index"] = []
+    body = b"".join(orjson.dumps(e) + b"\n" for e in events)
+    result = runner.invoke(app, ["validate", str(write(tmp_path, "hostile.jsonl", body))])
+    assert result.exit_code == 3, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
