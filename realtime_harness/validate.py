@@ -146,6 +146,15 @@ def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False
     return True
 
 
+def _cut_short(raw: bytes) -> bool:
+    """Whether an unterminated last line is half a JSON value (not a whole one that is no event)."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
 def check_stream(
     stream: IO[bytes],
     name: str = STDIN,
@@ -196,7 +205,7 @@ def check_stream(
                 if fed:
                     usable += 1
                 elif last:
-                    truncated = True
+                    truncated = _cut_short(raw)
                 if nonblank == 1:
                     first = raw[:64].lstrip()
             raw = readline(limit)
