@@ -14,9 +14,14 @@ The I/O side of audio (the maths is in :mod:`realtime_harness.protocol.audio`):
 Resampler: `soxr <https://github.com/dofuuz/python-soxr>`_ (libsoxr). It is the reference-quality
 resampler (SoX's), is maintained, ships wheels for every platform (no compiler, no FFmpeg),
 and its ``ResampleStream`` in float32 gives bit for bit the output of a one-shot resample however
-the input is split (tested). ``HQ`` (the library default; 20-bit precision, flat to 95 % of
-Nyquist) is far above what speech needs; an hour of 44.1 kHz stereo takes about 1 s of CPU here
-(``scripts/bench_audio.py``).
+the input is split (tested). :data:`RESAMPLE_QUALITY` is ``HQ``, the library's default (20-bit
+precision), already far above what speech needs; ``VHQ`` (28-bit) costs about 1.5x as much.
+
+Cost: resampling is nearly all of it. Everything around soxr (reading into one reused buffer,
+down-mixing, PCM16 conversion, chunking, base64 of whole blocks with SIMD
+`pybase64 <https://github.com/mayeut/pybase64>`_) adds about 15 % to reading and resampling
+alone; an hour of 44.1 kHz stereo costs about 1.3 s of CPU on a 2-core VM, some 2,700x real time
+(``scripts/bench_audio.py`` measures both, with its baseline, in one run).
 
 Bad input never produces a traceback: every problem is an :class:`AudioError` whose one-line
 message names the file and the fix.
@@ -32,10 +37,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pybase64
 import soundfile as sf
 import soxr
 
 from realtime_harness.exceptions import AudioError
+from realtime_harness.media.manifest import read_manifest
 from realtime_harness.protocol.audio import (
     DEFAULT_CHUNK_MS,
     MIN_COMMIT_MS,
@@ -132,11 +139,8 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
     if not path.exists() and os.sep not in text and "." not in text:
-        # Looks like a short name, not a path: ask the sample catalogue. Imported here because
-        # samples.py builds on this module.
-        from realtime_harness.media.samples import list_samples
-
-        found = {s.name: s.path for s in list_samples()}
+        # Looks like a short name, not a path: ask the sample manifest.
+        found = {name: entry.path for name, entry in read_manifest().items()}
         if text in found:
             return found[text]
         raise AudioError(
@@ -283,12 +287,20 @@ class AudioSource:
     def _int16_input(self) -> bool:
         return self.info.subtype == "PCM_16"
 
+    @property
+    def _block_frames(self) -> int:
+        return max(1, int(_BLOCK_S * self.info.rate))
+
     def _blocks(self) -> Iterator[npt.NDArray[Any]]:
-        """Raw input blocks, frames x channels, int16 when the file is 16-bit, else float32."""
+        """Raw input blocks, frames x channels, int16 when the file is 16-bit, else float32.
+
+        Every block is a view of one buffer, overwritten by the next read: use it before
+        asking for the next (a fresh array per block would cost a copy and page faults).
+        """
         info = self.info
-        block = max(1, int(_BLOCK_S * info.rate))
         # 16-bit input is read as int16: libsndfile's int->float conversion costs 6x the read.
-        dtype = "int16" if self._int16_input else "float32"
+        dtype = np.int16 if self._int16_input else np.float32
+        buffer = np.empty((self._block_frames, info.channels), dtype=dtype)
         if info.container == "RAW":
             with sf.SoundFile(
                 str(info.path),
@@ -299,13 +311,26 @@ class AudioSource:
                 channels=info.channels,
                 endian="LITTLE",
             ) as f:
-                yield from f.blocks(blocksize=block, dtype=dtype, always_2d=True)
+                yield from f.blocks(out=buffer)
         else:
             with sf.SoundFile(str(info.path)) as f:
-                yield from f.blocks(blocksize=block, dtype=dtype, always_2d=True)
+                yield from f.blocks(out=buffer)
 
-    def _mono(self, block: npt.NDArray[Any], offset: int, *, as_float: bool) -> npt.NDArray[Any]:
-        """One channel: int16 kept as is when no float maths follows, float32 otherwise."""
+    def _mono(
+        self,
+        block: npt.NDArray[Any],
+        offset: int,
+        *,
+        as_float: bool,
+        scratch: npt.NDArray[np.float32] | None = None,
+    ) -> npt.NDArray[Any]:
+        """One channel: int16 kept as is when no float maths follows, float32 otherwise.
+
+        16-bit input for the resampler is the plain float32 *sum* of its channels (exact), not
+        the average in [-1, 1): scaling commutes with resampling, so :meth:`_to_wire` divides
+        by the channel count once, on the smaller output, and no pass is spent on scaling.
+        That sum is written into ``scratch`` when given (reused block after block).
+        """
         channels = block.shape[1]
         if block.dtype != np.int16:
             if not np.isfinite(block).all():
@@ -318,34 +343,57 @@ class AudioSource:
                 block[:, 0] if channels == 1 else block.mean(axis=1, dtype=np.float32)
             )
             return mixed
+        if as_float:
+            total = (
+                np.empty(len(block), dtype=np.float32) if scratch is None else scratch[: len(block)]
+            )
+            # Column by column: ``sum(axis=1)`` over an interleaved block is ~10x slower.
+            if channels == 1:
+                np.copyto(total, block[:, 0])
+                return total
+            np.add(block[:, 0], block[:, 1], out=total, dtype=np.float32)
+            for c in range(2, channels):
+                np.add(total, block[:, c], out=total, dtype=np.float32)
+            return total
         if channels == 1:
             one: npt.NDArray[Any] = block[:, 0]
-            return one.astype(np.float32) * np.float32(1 / 32768) if as_float else one
-        # Sum in int32 so loud channels cannot overflow, column by column: ``sum(axis=1)`` over
-        # an interleaved block is ~10x slower.
+            return one
+        # Sum in int32 so loud channels cannot overflow.
         acc: npt.NDArray[np.int32] = np.add(block[:, 0], block[:, 1], dtype=np.int32)
         for c in range(2, channels):
             np.add(acc, block[:, c], out=acc)
-        if as_float:
-            scaled: npt.NDArray[np.float32] = acc.astype(np.float32)
-            scaled *= np.float32(1 / (32768 * channels))
-            return scaled
         halved: npt.NDArray[np.int16] = (acc // channels).astype(np.int16)
         return halved
 
-    def _to_wire(self, mono: npt.NDArray[Any]) -> bytes:
+    def _to_wire(self, mono: npt.NDArray[Any], *, owned: bool = False) -> bytes:
+        """Wire bytes of int16 samples, or of float samples on the scale :meth:`_mono` made.
+
+        ``owned`` says ``mono`` is a scratch array (the resampler's output) that may be
+        overwritten, saving a copy.
+        """
         if mono.dtype == np.int16:
             pcm = mono.astype("<i2", copy=False).tobytes()
+        elif len(mono) == 0:
+            pcm = b""
         else:
-            # Float from 16-bit input was scaled by 1/32768, so 32768 restores it exactly;
-            # float files use 32767, libsndfile's own float->PCM16 scale.
-            scale = 32768.0 if self._int16_input else 32767.0
-            y = mono * np.float32(scale)
-            n = int(np.count_nonzero((y > 32767.0) | (y < -32768.0)))
-            if n:
-                self.clipped += n
+            if self._int16_input:
+                # The resampled sum of 16-bit channels: the average is the sum / channels.
+                scale = 1.0 / self.info.channels
+            else:
+                # float files use 32767, libsndfile's own float->PCM16 scale.
+                scale = 32767.0
+            if not owned:
+                y = mono * np.float32(scale)
+            else:
+                y = mono
+                if scale != 1.0:
+                    y *= np.float32(scale)
+            # Two reductions find out whether anything needs clipping; counting is rare.
+            if y.max() > 32767.0 or y.min() < -32768.0:
+                self.clipped += int(np.count_nonzero((y > 32767.0) | (y < -32768.0)))
                 np.clip(y, -32768.0, 32767.0, out=y)
-            pcm = np.rint(y).astype("<i2").tobytes()
+            np.rint(y, out=y)
+            pcm = y.astype("<i2").tobytes()
         if self.fmt is AudioFormat.G711_ULAW:
             return ulaw_encode(pcm)
         if self.fmt is AudioFormat.G711_ALAW:
@@ -369,17 +417,25 @@ class AudioSource:
             if resample
             else None
         )
+        scratch = (
+            np.empty(self._block_frames, dtype=np.float32)
+            if resample and self._int16_input
+            else None
+        )
         offset = 0
         for block in self._blocks():
-            mono = self._mono(block, offset, as_float=resample)
+            mono = self._mono(block, offset, as_float=resample, scratch=scratch)
             offset += len(block)
-            out = rs.resample_chunk(mono) if rs is not None else mono
+            if rs is None:
+                yield self._to_wire(mono)
+                continue
+            out = rs.resample_chunk(mono)
             if len(out):
-                yield self._to_wire(out)
+                yield self._to_wire(out, owned=True)
         if rs is not None:
             tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
             if len(tail):
-                yield self._to_wire(tail)
+                yield self._to_wire(tail, owned=True)
         if self.pad_end_ms:
             yield silence(self.pad_end_ms, self.fmt)
 
@@ -402,9 +458,28 @@ class AudioSource:
             yield carry
 
     def encoded_chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[str]:
-        """:meth:`chunks` as base64 text, ready for ``input_audio_buffer.append``."""
-        for chunk in self.chunks(chunk_ms):
-            yield encode_chunk(chunk)
+        """:meth:`chunks` as base64 text, ready for ``input_audio_buffer.append``.
+
+        When a chunk is a whole number of 3-byte groups (always for PCM16), the base64 of a run
+        of chunks is the concatenation of theirs, so each block is encoded at once (SIMD
+        ``pybase64``) and cut into chunk-sized slices of text.
+        """
+        size = chunk_bytes(chunk_ms, self.fmt)
+        if size % 3:
+            for chunk in self.chunks(chunk_ms):
+                yield pybase64.b64encode_as_string(chunk)
+            return
+        step = size // 3 * 4
+        carry = b""
+        for data in self.wire_blocks():
+            buf = carry + data if carry else data
+            whole = len(buf) - len(buf) % size
+            text = pybase64.b64encode_as_string(memoryview(buf)[:whole])
+            for start in range(0, len(text), step):
+                yield text[start : start + step]
+            carry = buf[whole:]
+        if carry:
+            yield pybase64.b64encode_as_string(carry)
 
     def read_all(self) -> bytes:
         """All the wire audio at once (for short files)."""

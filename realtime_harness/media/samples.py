@@ -1,27 +1,23 @@
 """Bundled real-speech samples, named by a short name (``greeting``, ``weather``, …).
 
-The recordings live in ``audio_samples/`` at the repository root, described by
-``audio_samples/samples.json`` (name, file, exact spoken text, description). They were made with
-``scripts/make_samples.py`` (espeak-ng); see ``audio_samples/README.md`` for provenance and
-licence. Set ``REALTIME_HARNESS_SAMPLES_DIR`` to use another directory with the same layout.
+The recordings and their manifest are found by :mod:`realtime_harness.media.manifest`; they were
+made with ``scripts/make_samples.py`` (espeak-ng); see ``audio_samples/README.md`` for provenance
+and licence. Set ``REALTIME_HARNESS_SAMPLES_DIR`` to use another directory with the same layout.
+A :class:`Sample` adds loading to a manifest entry, through :mod:`realtime_harness.media.audio`
+(which itself only needs the manifest, so the two modules do not import each other).
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.media.audio import AudioFileInfo, file_info, load_audio
+from realtime_harness.media.manifest import MANIFEST, read_manifest, samples_dir
 
 __all__ = ["MANIFEST", "Sample", "get_sample", "list_samples", "samples_dir"]
-
-MANIFEST = "samples.json"
-_ENV = "REALTIME_HARNESS_SAMPLES_DIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,49 +49,26 @@ def _pcm16(path: Path) -> bytes:
     return load_audio(path).pcm
 
 
-def samples_dir() -> Path:
-    """The directory holding the samples and their manifest."""
-    env = os.environ.get(_ENV)
-    if env:
-        return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "audio_samples"
-    if checkout.is_dir():  # a source checkout or an editable install
-        return checkout
-    # a wheel install: pyproject ships the samples as data files under the environment's prefix
-    return Path(sys.prefix) / "share" / "realtime-harness" / "audio_samples"
-
-
 @functools.cache
-def _catalogue(directory: Path) -> dict[str, Sample]:
-    manifest = directory / MANIFEST
-    try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))["samples"]
-    except FileNotFoundError:
-        raise UsageError(
-            f"sample manifest {manifest} not found: run from a source checkout or set {_ENV}"
-        ) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"sample manifest {manifest} is malformed ({exc}): restore it") from None
+def _samples_in(directory: Path) -> dict[str, Sample]:
     return {
-        e["name"]: Sample(
-            name=e["name"],
-            file=e["file"],
-            text=e["text"],
-            description=e.get("description", ""),
-            path=directory / e["file"],
-        )
-        for e in entries
+        name: Sample(e.name, e.file, e.text, e.description, e.path)
+        for name, e in read_manifest(directory).items()
     }
+
+
+def _catalogue() -> dict[str, Sample]:
+    return _samples_in(samples_dir())
 
 
 def list_samples() -> list[Sample]:
     """Every bundled sample, in manifest order."""
-    return list(_catalogue(samples_dir()).values())
+    return list(_catalogue().values())
 
 
 def get_sample(name: str) -> Sample:
     """The bundled sample called ``name``; :class:`UsageError` naming the choices otherwise."""
-    catalogue = _catalogue(samples_dir())
+    catalogue = _catalogue()
     try:
         return catalogue[name]
     except KeyError:
