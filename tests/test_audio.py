@@ -217,6 +217,62 @@ def test_encoded_chunks_are_base64_of_the_chunks(tmp_path: Path) -> None:
     assert list(load_audio(path).encoded_chunks()) == encoded
 
 
+@pytest.mark.parametrize(
+    ("fmt", "chunk_ms"),
+    [
+        (AudioFormat.PCM16, 100),
+        (AudioFormat.PCM16, 20),
+        (AudioFormat.PCM16, 490),
+        (AudioFormat.G711_ULAW, 30),  # 240 bytes: whole 3-byte groups, encoded block-wise
+        (AudioFormat.G711_ALAW, 20),  # 160 bytes: not, so encoded chunk by chunk
+    ],
+)
+@pytest.mark.parametrize("block_s", [10.0, 0.037])
+def test_encoded_chunks_equal_base64_of_each_chunk_for_any_size_and_blocking(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: AudioFormat,
+    chunk_ms: int,
+    block_s: float,
+) -> None:
+    """Whole blocks encoded at once give, slice by slice, the base64 of every single chunk."""
+    data = np.stack([tone(300, 1.33, 44_100), tone(700, 1.33, 44_100)], axis=1)
+    path = write(tmp_path / "st.wav", data, 44_100)
+    monkeypatch.setattr(audio_mod, "_BLOCK_S", block_s)
+    chunks = list(iter_prepared_chunks(path, chunk_ms, fmt=fmt))
+    encoded = list(iter_encoded_chunks(path, chunk_ms, fmt=fmt))
+    assert encoded == [encode_chunk(c) for c in chunks]
+    assert len(chunks) > 2
+
+
+def test_three_channels_are_averaged_before_resampling(tmp_path: Path) -> None:
+    """Steady channels of 3,000, -1,200 and 900 resample to their average, 900."""
+    levels = np.array([3000, -1200, 900], dtype=np.int16)
+    path = tmp_path / "tri.wav"
+    sf.write(str(path), np.tile(levels, (16_000, 1)), 16_000, subtype="PCM_16")
+    pcm = np.frombuffer(load_audio(path).pcm, "<i2")
+    assert len(pcm) == 24_000
+    middle = pcm[2_000:-2_000]  # away from the resampler's edge transients
+    assert set(middle.tolist()) == {900}
+
+
+def test_resampling_overshoot_of_full_scale_16bit_audio_clips_and_is_counted(
+    tmp_path: Path,
+) -> None:
+    """A full-scale square wave rings past full scale when resampled: clipped, never wrapped."""
+    square = np.where(np.arange(16_000) // 40 % 2 == 0, 32767, -32768).astype(np.int16)
+    path = tmp_path / "square.wav"
+    sf.write(str(path), square, 16_000, subtype="PCM_16")
+    prepared = load_audio(path)
+    ringing = soxr.resample(square.astype(np.float32) / 32768, 16_000, 24_000, quality="HQ")
+    ringing *= 32768
+    over = int(np.count_nonzero((ringing > 32767) | (ringing < -32768)))
+    assert over > 0
+    expected = np.rint(np.clip(ringing, -32768, 32767)).astype("<i2")
+    assert np.array_equal(np.frombuffer(prepared.pcm, "<i2"), expected)
+    assert f"{path}: {over} samples clipped" in prepared.notes
+
+
 def test_chunk_length_is_validated_when_streaming(tmp_path: Path) -> None:
     """A chunk length outside 20-500 ms is a usage error from the stream too."""
     path = write(tmp_path / "t.wav", tone(440, 0.35, 24_000), 24_000)

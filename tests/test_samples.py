@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +13,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+import realtime_harness.media
 from realtime_harness.cli import app
 from realtime_harness.exceptions import UsageError
 from realtime_harness.media.audio import load_audio
+from realtime_harness.media.manifest import read_manifest
 from realtime_harness.media.samples import get_sample, list_samples, samples_dir
 
 runner = CliRunner()
@@ -147,3 +152,53 @@ def test_cli_without_samples_exits_2_with_one_line(
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "error: sample manifest" in result.output
+
+
+def media_imports(module: str) -> set[str]:
+    """Every ``realtime_harness.media`` module that ``module``'s source imports, at any depth."""
+    path = Path(realtime_harness.media.__file__).parent / f"{module}.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found.update(n.rsplit(".", 1)[-1] for n in names if n.startswith("realtime_harness.media."))
+    return found & {"audio", "samples", "manifest"}
+
+
+def test_media_modules_import_in_one_direction_only() -> None:
+    """manifest knows paths only, audio loads (names via the manifest), samples builds on both."""
+    assert media_imports("manifest") == set()
+    assert media_imports("audio") == {"manifest"}
+    assert media_imports("samples") == {"audio", "manifest"}
+
+
+def test_sample_names_resolve_through_the_manifest_wherever_a_file_is_accepted() -> None:
+    """load_audio('weather') loads the file the manifest names for 'weather'."""
+    entry = read_manifest()["weather"]
+    assert load_audio("weather").pcm == load_audio(entry.path).pcm == get_sample("weather").pcm16()
+
+
+@pytest.mark.parametrize(
+    ("old", "names"),
+    [
+        ("realtime_harness.audio", ["OutputAudio", "iter_encoded_chunks", "load_audio"]),
+        ("realtime_harness.samples", ["get_sample", "list_samples", "Sample"]),
+    ],
+)
+def test_old_import_paths_still_work_and_say_they_moved(old: str, names: list[str]) -> None:
+    """The pre-``media`` paths re-export the same objects with a DeprecationWarning."""
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        f"    import {old} as old\n"
+        f"import {old.replace('realtime_harness.', 'realtime_harness.media.')} as new\n"
+        f"assert all(getattr(old, n) is getattr(new, n) for n in {names!r})\n"
+        "assert any(issubclass(w.category, DeprecationWarning) and 'moved' in str(w.message)"
+        " for w in caught)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
