@@ -129,8 +129,9 @@ def main() -> int:
     med_cpu = {name: statistics.median(v) for name, v in cpu.items()}
     med_wall = {name: statistics.median(v) for name, v in wall.items()}
     for name in cases:
+        per_chunk = med_cpu[name] / expected * 1e6
         print(
-            f"  {name:10}  cpu {med_cpu[name]:7.3f} s ({med_cpu[name] / expected * 1e6:5.1f} us/chunk)"
+            f"  {name:10}  cpu {med_cpu[name]:7.3f} s ({per_chunk:5.1f} us/chunk)"
             f"  wall {med_wall[name]:7.3f} s  ({med_cpu[name] / med_cpu['baseline']:4.2f}x "
             "baseline cpu)"
         )

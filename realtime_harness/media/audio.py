@@ -376,12 +376,9 @@ class AudioSource:
         elif len(mono) == 0:
             pcm = b""
         else:
-            if self._int16_input:
-                # The resampled sum of 16-bit channels: the average is the sum / channels.
-                scale = 1.0 / self.info.channels
-            else:
-                # float files use 32767, libsndfile's own float->PCM16 scale.
-                scale = 32767.0
+            # 16-bit input arrives as the resampled sum of its channels, whose average is the
+            # sum / channels; float files use 32767, libsndfile's own float->PCM16 scale.
+            scale = 1.0 / self.info.channels if self._int16_input else 32767.0
             if not owned:
                 y = mono * np.float32(scale)
             else:

@@ -1,9 +1,9 @@
 """Where the bundled speech samples live and what their manifest says: names, files, texts.
 
-This module knows paths and the manifest only; it loads no audio. :mod:`realtime_harness.media.audio`
-uses it to accept a sample's name wherever a file is accepted, and
-:mod:`realtime_harness.media.samples` builds its loadable :class:`~realtime_harness.media.samples.Sample`
-objects from it, so neither of those two modules imports the other's caller.
+This module knows paths and the manifest only; it loads no audio.
+:mod:`realtime_harness.media.audio` uses it to accept a sample's name wherever a file is
+accepted, and :mod:`realtime_harness.media.samples` builds its loadable ``Sample`` objects from
+it and from the audio module: imports go one way (manifest <- audio <- samples), never round.
 
 The recordings live in ``audio_samples/`` at the repository root, described by
 ``audio_samples/samples.json`` (name, file, exact spoken text, description). Set
