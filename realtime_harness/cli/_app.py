@@ -63,13 +63,16 @@ class LazyCommandGroup(typer.core.TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """The command called ``cmd_name``, importing its module on first use."""
-        loaded = self.commands.get(cmd_name)
-        if loaded is not None or cmd_name not in COMMANDS:
-            return loaded
+        if cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
         module, summary = COMMANDS[cmd_name]
         if self._listing:
-            # Only the name and summary are shown: a stand-in keeps the module unimported.
+            # Only the name and summary are shown: a stand-in keeps the module unimported (and
+            # the listing the same whether or not the command was loaded already).
             return typer.core.TyperCommand(cmd_name, help=summary, short_help=summary)
+        loaded = self.commands.get(cmd_name)
+        if loaded is not None:
+            return loaded
         importlib.import_module(module)
         for info in app.registered_commands:
             name = info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
