@@ -242,6 +242,7 @@ def test_encoded_chunks_equal_base64_of_each_chunk_for_any_size_and_blocking(
     chunks = list(iter_prepared_chunks(path, chunk_ms, fmt=fmt))
     encoded = list(iter_encoded_chunks(path, chunk_ms, fmt=fmt))
     assert encoded == [encode_chunk(c) for c in chunks]
+    assert list(load_audio(path, fmt=fmt).encoded_chunks(chunk_ms)) == encoded
     assert len(chunks) > 2
 
 

@@ -51,7 +51,6 @@ from realtime_harness.protocol.audio import (
     alaw_encode,
     chunk_bytes,
     decode_chunk,
-    encode_chunk,
     iter_chunks,
     parse_format,
     silence,
@@ -127,7 +126,25 @@ class PreparedAudio:
 
     def encoded_chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[str]:
         """The chunks as base64 text, ready for ``input_audio_buffer.append``."""
-        return (encode_chunk(c) for c in self.chunks(chunk_ms))
+        yield from _encode_chunks(self.pcm, chunk_bytes(chunk_ms, self.fmt))
+
+
+def _encode_chunks(data: bytes | memoryview, size: int) -> Iterator[str]:
+    """Base64 text of ``data`` cut into ``size``-byte chunks (the last one may be shorter).
+
+    When a chunk is a whole number of 3-byte groups (always for PCM16), the base64 of a run of
+    chunks is the concatenation of theirs: the run is encoded at once (SIMD ``pybase64``) and
+    its text cut into slices, which costs far less than encoding chunk by chunk.
+    """
+    if size % 3:
+        view = memoryview(data)
+        for start in range(0, len(view), size):
+            yield pybase64.b64encode_as_string(view[start : start + size])
+        return
+    text = pybase64.b64encode_as_string(data)
+    step = size // 3 * 4
+    for start in range(0, len(text), step):
+        yield text[start : start + step]
 
 
 def _display(path: Path) -> str:
@@ -457,26 +474,17 @@ class AudioSource:
     def encoded_chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[str]:
         """:meth:`chunks` as base64 text, ready for ``input_audio_buffer.append``.
 
-        When a chunk is a whole number of 3-byte groups (always for PCM16), the base64 of a run
-        of chunks is the concatenation of theirs, so each block is encoded at once (SIMD
-        ``pybase64``) and cut into chunk-sized slices of text.
+        Each block's whole chunks are encoded together (see :func:`_encode_chunks`).
         """
         size = chunk_bytes(chunk_ms, self.fmt)
-        if size % 3:
-            for chunk in self.chunks(chunk_ms):
-                yield pybase64.b64encode_as_string(chunk)
-            return
-        step = size // 3 * 4
         carry = b""
         for data in self.wire_blocks():
             buf = carry + data if carry else data
             whole = len(buf) - len(buf) % size
-            text = pybase64.b64encode_as_string(memoryview(buf)[:whole])
-            for start in range(0, len(text), step):
-                yield text[start : start + step]
+            yield from _encode_chunks(memoryview(buf)[:whole], size)
             carry = buf[whole:]
         if carry:
-            yield pybase64.b64encode_as_string(carry)
+            yield from _encode_chunks(carry, size)
 
     def read_all(self) -> bytes:
         """All the wire audio at once (for short files)."""
