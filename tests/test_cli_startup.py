@@ -63,13 +63,13 @@ def test_help_lists_every_command_without_importing_any() -> None:
         assert f"{name} {summary}" in text
 
 
-def test_validate_imports_neither_audio_io_nor_the_mock_nor_websockets(tmp_path: Path) -> None:
-    """`validate FILE` loads the validator, not soundfile, soxr, the mock or websockets."""
+def test_validate_imports_neither_audio_nor_the_mock_nor_websockets(tmp_path: Path) -> None:
+    """`validate FILE` loads the validator, not numpy, soundfile, soxr, the mock or websockets."""
     path = tmp_path / "one.jsonl"
     path.write_bytes(orjson.dumps({"type": "session.created", "session": {"id": "s"}}) + b"\n")
     loaded = modules_after(run_cli("validate", str(path)))
     assert "realtime_harness.cli.validate" in loaded
-    assert loaded.isdisjoint({"soundfile", "soxr", "realtime_harness.mock", "websockets"})
+    assert loaded.isdisjoint(HEAVY)
     assert loaded.isdisjoint({"realtime_harness.cli.probe", "realtime_harness.cli.mock_server"})
 
 
