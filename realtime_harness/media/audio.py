@@ -78,6 +78,9 @@ _BLOCK_S = 10.0
 """Seconds of input read per block while streaming: big enough to amortise per-call overhead,
 small enough (≈ 3.5 MB of 44.1 kHz stereo float32) to keep memory flat."""
 
+_Buffer = bytes | memoryview
+"""Wire audio handed between the streaming stages without copying into ``bytes``."""
+
 _RAW_SUFFIXES = {".raw", ".pcm", ".s16", ".s16le", ".bin"}
 _RAW_WIDTHS = {1: "PCM_U8", 2: "PCM_16", 3: "PCM_24", 4: "PCM_32"}
 
@@ -129,7 +132,7 @@ class PreparedAudio:
         yield from _encode_chunks(self.pcm, chunk_bytes(chunk_ms, self.fmt))
 
 
-def _encode_chunks(data: bytes | memoryview, size: int) -> Iterator[str]:
+def _encode_chunks(data: _Buffer, size: int) -> Iterator[str]:
     """Base64 text of ``data`` cut into ``size``-byte chunks (the last one may be shorter).
 
     When a chunk is a whole number of 3-byte groups (always for PCM16), the base64 of a run of
@@ -382,14 +385,17 @@ class AudioSource:
         halved: npt.NDArray[np.int16] = (acc // channels).astype(np.int16)
         return halved
 
-    def _to_wire(self, mono: npt.NDArray[Any], *, owned: bool = False) -> bytes:
-        """Wire bytes of int16 samples, or of float samples on the scale :meth:`_mono` made.
+    def _to_wire(self, mono: npt.NDArray[Any], *, owned: bool = False) -> _Buffer:
+        """Wire audio of int16 samples, or of float samples on the scale :meth:`_mono` made.
 
         ``owned`` says ``mono`` is a scratch array (the resampler's output) that may be
-        overwritten, saving a copy.
+        overwritten, saving a copy. PCM16 comes back as a view of a fresh little-endian int16
+        array (copying it into ``bytes`` would be one more pass), G.711 as bytes.
         """
+        pcm: _Buffer
         if mono.dtype == np.int16:
-            pcm = mono.astype("<i2", copy=False).tobytes()
+            # A copy: ``mono`` may be a view of the read buffer, which the next block overwrites.
+            pcm = np.array(mono, dtype="<i2", order="C").data
         elif len(mono) == 0:
             pcm = b""
         else:
@@ -407,15 +413,20 @@ class AudioSource:
                 self.clipped += int(np.count_nonzero((y > 32767.0) | (y < -32768.0)))
                 np.clip(y, -32768.0, 32767.0, out=y)
             np.rint(y, out=y)
-            pcm = y.astype("<i2").tobytes()
+            pcm = y.astype("<i2").data
         if self.fmt is AudioFormat.G711_ULAW:
-            return ulaw_encode(pcm)
+            return ulaw_encode(bytes(pcm))
         if self.fmt is AudioFormat.G711_ALAW:
-            return alaw_encode(pcm)
+            return alaw_encode(bytes(pcm))
         return pcm
 
     def wire_blocks(self) -> Iterator[bytes]:
-        """Wire-format audio in large blocks (not chunk-aligned), padding included.
+        """Wire-format audio in large blocks (not chunk-aligned), padding included."""
+        for buffer in self._wire_buffers():
+            yield bytes(buffer)
+
+    def _wire_buffers(self) -> Iterator[_Buffer]:
+        """:meth:`wire_blocks` as buffers (``bytes`` or int16 arrays), each one new.
 
         Resampling runs in float32: soxr's int16 output path dithers differently depending on
         block boundaries, while float32 streaming equals a one-shot resample bit for bit.
@@ -453,6 +464,30 @@ class AudioSource:
         if self.pad_end_ms:
             yield silence(self.pad_end_ms, self.fmt)
 
+    def _runs(self, size: int) -> Iterator[_Buffer]:
+        """The wire audio as runs of whole ``size``-byte chunks, then the short tail if any.
+
+        A chunk straddling two blocks is joined on its own; the rest of each block is passed
+        through as a view, never concatenated with the previous block's remainder.
+        """
+        carry = b""
+        for buffer in self._wire_buffers():
+            view = memoryview(buffer).cast("B")
+            start = 0
+            if carry:
+                start = min(size - len(carry), len(view))
+                carry += view[:start]
+                if len(carry) < size:
+                    continue
+                yield carry
+                carry = b""
+            whole = start + (len(view) - start) // size * size
+            if whole > start:
+                yield view[start:whole]
+            carry = bytes(view[whole:])
+        if carry:
+            yield carry
+
     def chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[bytes]:
         """Exact ``chunk_ms`` chunks of wire audio (4,800 bytes per 100 ms of PCM16).
 
@@ -460,35 +495,23 @@ class AudioSource:
         NaN or infinite samples.
         """
         size = chunk_bytes(chunk_ms, self.fmt)
-        carry = b""
-        for data in self.wire_blocks():
-            buf = carry + data if carry else data
-            view = memoryview(buf)
-            whole = len(buf) - len(buf) % size
-            for start in range(0, whole, size):
+        for run in self._runs(size):
+            view = memoryview(run)
+            for start in range(0, len(view), size):
                 yield bytes(view[start : start + size])
-            carry = bytes(view[whole:])
-        if carry:
-            yield carry
 
     def encoded_chunks(self, chunk_ms: int = DEFAULT_CHUNK_MS) -> Iterator[str]:
         """:meth:`chunks` as base64 text, ready for ``input_audio_buffer.append``.
 
-        Each block's whole chunks are encoded together (see :func:`_encode_chunks`).
+        Each run of whole chunks is encoded at once (see :func:`_encode_chunks`).
         """
         size = chunk_bytes(chunk_ms, self.fmt)
-        carry = b""
-        for data in self.wire_blocks():
-            buf = carry + data if carry else data
-            whole = len(buf) - len(buf) % size
-            yield from _encode_chunks(memoryview(buf)[:whole], size)
-            carry = buf[whole:]
-        if carry:
-            yield from _encode_chunks(carry, size)
+        for run in self._runs(size):
+            yield from _encode_chunks(run, size)
 
     def read_all(self) -> bytes:
         """All the wire audio at once (for short files)."""
-        return b"".join(self.wire_blocks())
+        return b"".join(self._wire_buffers())
 
 
 def open_audio(
