@@ -19,9 +19,9 @@ precision), already far above what speech needs; ``VHQ`` (28-bit) costs about 1.
 
 Cost: resampling is nearly all of it. Everything around soxr (reading into one reused buffer,
 down-mixing, PCM16 conversion, chunking, base64 of whole blocks with SIMD
-`pybase64 <https://github.com/mayeut/pybase64>`_) adds about 15 % to reading and resampling
-alone; an hour of 44.1 kHz stereo costs about 1.3 s of CPU on a 2-core VM, some 2,700x real time
-(``scripts/bench_audio.py`` measures both, with its baseline, in one run).
+`pybase64 <https://github.com/mayeut/pybase64>`_) adds about 20 % to reading and resampling
+alone; an hour of 44.1 kHz stereo costs about 1.6 s of CPU on the project's shared 2-core VM,
+some 2,200x real time (``scripts/bench_audio.py`` measures both against that baseline).
 
 Bad input never produces a traceback: every problem is an :class:`AudioError` whose one-line
 message names the file and the fix.
