@@ -76,7 +76,7 @@ RESAMPLE_QUALITY = "HQ"
 
 _BLOCK_S = 10.0
 """Seconds of input read per block while streaming: big enough to amortise per-call overhead,
-small enough (≈ 3.5 MB of 44.1 kHz stereo float32) to keep memory flat."""
+small enough (one 1.8 MB buffer of 44.1 kHz stereo int16, reused) to keep memory flat."""
 
 _Buffer = bytes | memoryview
 """Wire audio handed between the streaming stages without copying into ``bytes``."""
@@ -348,7 +348,7 @@ class AudioSource:
 
         16-bit input for the resampler is the plain float32 *sum* of its channels (exact), not
         the average in [-1, 1): scaling commutes with resampling, so :meth:`_to_wire` divides
-        by the channel count once, on the smaller output, and no pass is spent on scaling.
+        by the channel count on the smaller output (mono input needs no scaling pass at all).
         That sum is written into ``scratch`` when given (reused block after block).
         """
         channels = block.shape[1]
@@ -426,7 +426,7 @@ class AudioSource:
             yield bytes(buffer)
 
     def _wire_buffers(self) -> Iterator[_Buffer]:
-        """:meth:`wire_blocks` as buffers (``bytes`` or int16 arrays), each one new.
+        """:meth:`wire_blocks` as buffers (``bytes``, or views of int16 arrays), each one new.
 
         Resampling runs in float32: soxr's int16 output path dithers differently depending on
         block boundaries, while float32 streaming equals a one-shot resample bit for bit.
