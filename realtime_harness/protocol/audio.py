@@ -200,27 +200,28 @@ def decode_chunk(b64: str) -> bytes:
     return binascii.a2b_base64(b64, strict_mode=True)
 
 
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def b64_decoded_length(b64: str) -> int | None:
     """Bytes that base64 text decodes to, without decoding; ``None`` if it is not base64.
 
-    Checks length, alphabet and padding with ``bytes.translate`` (about 2 µs for 6 KB) instead
-    of decoding (about 12 µs): cheap enough for every audio delta of a long recording.
+    One ``bytes.translate`` pass deletes every alphabet character (a C loop, about 2 µs for 6 KB,
+    against about 12 µs to decode): what is left must be nothing or the padding, and the padding
+    must end the text. The length counts the padding: ``chars // 4 * 3`` minus one byte per ``=``.
     """
     n = len(b64)
     if n % 4 or not b64.isascii():
         return None
     raw = b64.encode("ascii")
-    if raw.translate(None, _B64_ALPHABET):
-        return None
-    pad = raw.find(b"=")
-    if pad == -1:
+    rest = raw.translate(None, _B64_ALPHABET)
+    if not rest:
         return n // 4 * 3
-    if pad < n - 2 or raw[pad:] not in (b"=", b"=="):
-        return None
-    return n // 4 * 3 - (n - pad)
+    if rest == b"=" and raw[-1] == 61:  # ord("=")
+        return n // 4 * 3 - 1
+    if rest == b"==" and raw[-2:] == b"==":
+        return n // 4 * 3 - 2
+    return None
 
 
 def elided_decoded_length(elided: Mapping[str, Any]) -> int | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from realtime_harness.protocol import catalog
 from realtime_harness.protocol.audio import b64_decoded_length
@@ -75,9 +75,9 @@ def elide_audio(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**event, field: elided}
 
 
-def is_elided(value: object) -> bool:
+def is_elided(value: object) -> TypeGuard[Mapping[str, Any]]:
     """Whether an audio field holds an elided payload rather than base64 text."""
-    return isinstance(value, Mapping) and value.get("elided") is True
+    return isinstance(value, (dict, Mapping)) and value.get("elided") is True
 
 
 def classify_line(obj: object) -> tuple[LineKind, Mapping[str, Any] | None]:

@@ -5,17 +5,21 @@ number and timestamp, and keeps only the state the grammar needs, so a multi-hou
 checked in constant memory. The rules and the grammar's event roles are data in
 :mod:`realtime_harness.protocol.rules`; this module implements them.
 
-The hot path (audio and transcript deltas) reads a handful of fields from the mapping and never
-builds a model: a typed model per 6 KB audio delta would cost more than every check here together
-(``perf-limits.md`` §3).
+The validator holds the position of the event it is checking (line, time, the event itself), so
+every check reports a violation with one call naming the rule. Each side dispatches through one
+table built from the catalog: event type → handler (and, for server events, the delta stream
+and the dialect the name belongs to), looked up once per event.
+
+Every field of every event may hold any JSON type: a wrong type is reported as a violation (or
+treated as absent), never raised. The hot path (audio and transcript deltas) reads a handful of
+fields from the mapping and never builds a model.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,7 +32,14 @@ from realtime_harness.protocol.audio import (
     elided_approx_length,
     elided_decoded_length,
 )
-from realtime_harness.protocol.catalog import SESSION_UPDATE, Dialect, dialect_of
+from realtime_harness.protocol.catalog import (
+    INPUT_AUDIO_BUFFER_CLEARED,
+    INPUT_AUDIO_BUFFER_COMMITTED,
+    SESSION_UPDATE,
+    ClientRole,
+    Dialect,
+    dialect_of,
+)
 from realtime_harness.protocol.failures import (
     Failure,
     failure_from_error_event,
@@ -36,11 +47,13 @@ from realtime_harness.protocol.failures import (
 )
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.recording import is_elided
-from realtime_harness.protocol.rules import Role, StreamKind
+from realtime_harness.protocol.rules import Role
 
 __all__ = ["Report", "Validator", "Violation", "validate_events"]
 
 _FINAL_STATUSES = frozenset({"completed", "cancelled", "failed", "incomplete"})
+_COMMIT_EMPTY = "input_audio_buffer_commit_empty"
+_NO_EVENT: Mapping[str, Any] = {}
 
 
 class Violation(BaseModel):
@@ -100,10 +113,12 @@ class Report(BaseModel):
 class _Part:
     item_id: str
     content_index: int
+    response_id: str
     done: bool = False
-    streams_seen: set[StreamKind] = field(default_factory=set)
-    streams_done: set[StreamKind] = field(default_factory=set)
-    text: dict[StreamKind, list[str]] = field(default_factory=dict)
+    # stream kinds by their value ("text", "audio", "transcript"): plain strings hash in C
+    streams_seen: set[str] = field(default_factory=set)
+    streams_done: set[str] = field(default_factory=set)
+    text: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -127,23 +142,59 @@ class _Response:
 
 
 class _Window:
-    """A set that remembers only its most recent ``size`` members (bounded memory)."""
+    """A set that remembers at least its ``size`` most recent members (bounded memory).
 
-    __slots__ = ("_members", "_order", "_size")
+    Two generations of at most ``size`` members each: adding is one ``set.add``; when the young
+    generation is full it becomes the old one and the previous old one is dropped. The
+    validator's hot path reads ``_young``/``_old`` directly rather than calling methods.
+    """
+
+    __slots__ = ("_old", "_size", "_young")
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._order: deque[str] = deque()
-        self._members: set[str] = set()
+        self._young: set[str] = set()
+        self._old: set[str] = set()
 
     def __contains__(self, key: str) -> bool:
-        return key in self._members
+        return key in self._young or key in self._old
 
     def add(self, key: str) -> None:
-        self._members.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._members.discard(self._order.popleft())
+        young = self._young
+        young.add(key)
+        if len(young) >= self._size:
+            self._old = young
+            self._young = set()
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamInfo:
+    """What the delta and .done handlers need about a stream, resolved once per event type."""
+
+    key: str  # the stream kind's value: "text", "audio", "transcript"
+    audio: bool
+    final_field: str | None
+    mismatch: R.Rule | None
+
+
+_STREAM_INFO: Final[dict[object, _StreamInfo]] = {
+    kind: _StreamInfo(kind.value, stream.final_field is None, stream.final_field, stream.mismatch)
+    for kind, stream in R.STREAMS.items()
+}
+
+
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # Events decoded from JSON hold dicts: the exact type is tested first, the ABC only after.
+    return isinstance(value, (dict, Mapping))
+
+
+def _time(value: object) -> float | None:
+    # a time that is not a number (a hand-edited file) is left out rather than trusted
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class Validator:
@@ -156,7 +207,7 @@ class Validator:
     validator also infers it from a ``session.update`` that sets turn detection to null).
     """
 
-    #: Remember this many recent server event ids for the uniqueness check.
+    #: Remember at least this many recent server event ids for the uniqueness check.
     EVENT_ID_WINDOW = 65_536
     #: Keep at most this many violations (later ones are counted, not stored).
     MAX_VIOLATIONS = 1_000
@@ -168,7 +219,11 @@ class Validator:
         self.failures: list[Failure] = []
         self.events = 0
         self.violations_dropped = 0
-        self._server_events = 0
+        # the position of the event being checked, for every violation it causes
+        self._event: Mapping[str, Any] = _NO_EVENT
+        self._line: int | None = None
+        self._t: float | None = None
+        self._any_server_event = False
         self._first_seen = False
         self._session_created = False
         self._event_ids = _Window(self.EVENT_ID_WINDOW)
@@ -177,7 +232,7 @@ class Validator:
         self._items: dict[str, _Item] = {}
         self._parts: dict[tuple[str, int], _Part] = {}
         self._pcm_output = True
-        self._input_bytes_per_ms = BYTES_PER_MS
+        self._input_bytes_per_ms: int = BYTES_PER_MS
         self._call_ids: set[str] = set()
         # client-side state
         self._buffer_ms = 0.0
@@ -193,38 +248,35 @@ class Validator:
         self,
         rule: R.Rule,
         message: str,
-        event: Mapping[str, Any] | None,
-        line: int | None,
-        t: float | None,
         *,
         response_id: str | None = None,
         item_id: str | None = None,
     ) -> None:
+        """Record a broken rule at the current event's position."""
         if len(self.violations) >= self.MAX_VIOLATIONS:
             self.violations_dropped += 1
             return
-        event = event or {}
-        etype = event.get("type")
-        eid = event.get("event_id")
-        rid = response_id or event.get("response_id")
-        iid = item_id or event.get("item_id")
+        event = self._event
         self.violations.append(
             Violation(
                 rule=rule.name,
                 message=message,
                 side=rule.side,
-                line=line,
-                t=t,
-                event_type=etype if isinstance(etype, str) else None,
-                event_id=eid if isinstance(eid, str) else None,
-                response_id=rid if isinstance(rid, str) else None,
-                item_id=iid if isinstance(iid, str) else None,
+                line=self._line,
+                t=_time(self._t),
+                event_type=_str(event.get("type")),
+                event_id=_str(event.get("event_id")),
+                response_id=response_id or _str(event.get("response_id")),
+                item_id=item_id or _str(event.get("item_id")),
             )
         )
 
     def bad_line(self, line: int, reason: str) -> None:
         """Record an input line that is not a usable event (not JSON, no type, truncated)."""
-        self._violate(R.BAD_LINE, reason, None, line, None)
+        self._event = _NO_EVENT
+        self._line = line
+        self._t = None
+        self._violate(R.BAD_LINE, reason)
 
     # --- server side ---------------------------------------------------------------------------
     def server_event(
@@ -232,36 +284,65 @@ class Validator:
     ) -> None:
         """Check one event the server sent, in the order it was received."""
         self.events += 1
-        etype = event.get("type")
-        if not isinstance(etype, str):
-            self._violate(R.BAD_LINE, "event has no string 'type'", event, line, t)
-            return
-        entry = R.SERVER_ROLES.get(etype)
-        role = entry[0] if entry else None
-        self._server_events += 1
+        self._event = event
+        self._line = line
+        self._t = t
+        etype: Any = event.get("type")
+        try:
+            entry = _SERVER.get(etype)
+        except TypeError:  # a type of an unhashable JSON type (a list, an object)
+            entry = None
+        if entry is None:
+            if not isinstance(etype, str):
+                self._violate(R.BAD_LINE, "event has no string 'type'")
+                return
+            self._common(event, etype, None, False)
+            return  # an event type we do not know: kept, counted, never a violation
+        handler, stream, own, role = entry
+        if self._first_seen and (own is None or own is self.dialect):
+            # the hot path: after the first event, in the stream's dialect: only the id is new
+            eid = event.get("event_id")
+            if eid.__class__ is str:
+                ids = self._event_ids
+                young = ids._young
+                if eid in young or eid in ids._old:
+                    self._violate(R.EVENT_ID_UNIQUE, f"event_id {eid} was used before")
+                else:
+                    young.add(eid)
+                    if len(young) >= ids._size:
+                        ids.add(eid)  # rolls the generations
+            elif not isinstance(eid, str) and (eid is not None or role is not Role.ERROR):
+                self._violate(R.EVENT_ID_MISSING, "event has no string event_id")
+        else:
+            self._common(event, etype, own, role is Role.ERROR, role is Role.SESSION_CREATED)
+        handler(self, event, stream)
+
+    def _common(
+        self,
+        event: Mapping[str, Any],
+        etype: str,
+        own: Dialect | None,
+        is_error: bool,
+        is_session_created: bool = False,
+    ) -> None:
+        """The checks every server event gets: first event, event id, dialect."""
+        self._any_server_event = True
         # A server that refuses the session (bad key, model or beta header) sends an error as
-        # its first and only event, then closes (§1.4): errors before session.created are the
+        # its first and only event, then closes: errors before session.created are the
         # server's documented refusal, reported as failures, not as a broken first event.
-        if not self._first_seen and role is not Role.ERROR:
+        if not self._first_seen and not is_error:
             self._first_seen = True
-            if role is not Role.SESSION_CREATED:
-                self._violate(
-                    R.FIRST_EVENT,
-                    f"first server event is {etype}, not session.created",
-                    event,
-                    line,
-                    t,
-                )
+            if not is_session_created:
+                self._violate(R.FIRST_EVENT, f"first server event is {etype}, not session.created")
         eid = event.get("event_id")
         if isinstance(eid, str):
             if eid in self._event_ids:
-                self._violate(R.EVENT_ID_UNIQUE, f"event_id {eid} was used before", event, line, t)
+                self._violate(R.EVENT_ID_UNIQUE, f"event_id {eid} was used before")
             else:
                 self._event_ids.add(eid)
-        elif eid is not None or etype != "error":
-            # One live Azure record shows an error event with a null outer event_id (§4.4).
-            self._violate(R.EVENT_ID_MISSING, "event has no string event_id", event, line, t)
-        own = dialect_of(etype)
+        elif eid is not None or not is_error:
+            # One live Azure record shows an error event with a null outer event_id.
+            self._violate(R.EVENT_ID_MISSING, "event has no string event_id")
         if own is not None and own is not self.dialect:
             if self.dialect is None:
                 self.dialect = own
@@ -269,22 +350,14 @@ class Validator:
                 self._violate(
                     R.DIALECT_MISMATCH,
                     f"{etype} is a {own.value} name in a {self.dialect.value} stream",
-                    event,
-                    line,
-                    t,
                 )
-        if entry is None:
-            return  # an event type we do not know: kept, counted, never a violation
-        _HANDLERS[entry[0]](self, event, entry[1], line, t)
 
-    def _session_created_event(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
+    def _session_created_event(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
         if self._session_created:
-            self._violate(R.SESSION_CREATED_ONCE, "second session.created", event, line, t)
+            self._violate(R.SESSION_CREATED_ONCE, "second session.created")
         self._session_created = True
         session = event.get("session")
-        if isinstance(session, Mapping):
+        if _is_map(session):
             sid = session.get("id")
             if isinstance(sid, str) and self.session_id is None:
                 self.session_id = sid
@@ -293,12 +366,10 @@ class Validator:
         if self.session_id is None and isinstance(top, str):
             self.session_id = top
 
-    def _session_updated_event(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
+    def _session_updated_event(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
         self._session_updated = True
         session = event.get("session")
-        if isinstance(session, Mapping):
+        if _is_map(session):
             self._apply_session(session)
 
     def _apply_session(self, session: Mapping[str, Any]) -> None:
@@ -312,28 +383,23 @@ class Validator:
         if size is not None:
             self._input_bytes_per_ms = size
 
-    def _response_of(
-        self, event: Mapping[str, Any], line: int | None, t: float | None
-    ) -> tuple[Mapping[str, Any], str] | None:
+    def _response_of(self, event: Mapping[str, Any]) -> tuple[Mapping[str, Any], str] | None:
         """The response object and id of response.created/done, or None after reporting."""
         response = event.get("response")
-        rid = response.get("id") if isinstance(response, Mapping) else None
-        if not isinstance(response, Mapping) or not isinstance(rid, str):
-            self._violate(R.BAD_LINE, f"{event.get('type')} without response.id", event, line, t)
-            return None
-        return response, rid
+        if _is_map(response):
+            rid = response.get("id")
+            if isinstance(rid, str):
+                return response, rid
+        self._violate(R.BAD_LINE, f"{event.get('type')} without response.id")
+        return None
 
-    def _response_created(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        found = self._response_of(event, line, t)
+    def _response_created(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        found = self._response_of(event)
         if found is None:
             return
         response, rid = found
         if rid in self._responses or rid in self._done_responses:
-            self._violate(
-                R.RESPONSE_ID_REUSED, f"{rid} was created before", event, line, t, response_id=rid
-            )
+            self._violate(R.RESPONSE_ID_REUSED, f"{rid} was created before", response_id=rid)
             return
         # conversation_id null means an out-of-band response (conversation "none"); a missing key
         # (older beta payloads) means the default conversation.
@@ -344,53 +410,32 @@ class Validator:
                     self._violate(
                         R.ONE_ACTIVE_RESPONSE,
                         f"{rid} started while {other.response_id} is still active",
-                        event,
-                        line,
-                        t,
                         response_id=rid,
                     )
                     break
         pcm = SC.output_is_pcm(response)
         self._responses[rid] = _Response(rid, default, self._pcm_output if pcm is None else pcm)
 
-    def _response_done(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        found = self._response_of(event, line, t)
+    def _response_done(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        found = self._response_of(event)
         if found is None:
             return
         response, rid = found
         state = self._responses.pop(rid, None)
         if state is None:
             if rid in self._done_responses:
-                self._violate(
-                    R.DONE_TWICE, f"second response.done for {rid}", event, line, t, response_id=rid
-                )
+                self._violate(R.DONE_TWICE, f"second response.done for {rid}", response_id=rid)
             else:
-                self._violate(
-                    R.DONE_WITHOUT_CREATED,
-                    f"{rid} was never created",
-                    event,
-                    line,
-                    t,
-                    response_id=rid,
-                )
+                self._violate(R.DONE_WITHOUT_CREATED, f"{rid} was never created", response_id=rid)
         self._done_responses.add(rid)
         status = response.get("status")
         details = response.get("status_details")
-        if status not in _FINAL_STATUSES:
-            self._violate(
-                R.FINAL_STATUS, f"final status is {status!r}", event, line, t, response_id=rid
-            )
-        elif details is not None and (
-            not isinstance(details, Mapping) or details.get("type") != status
-        ):
+        if not isinstance(status, str) or status not in _FINAL_STATUSES:
+            self._violate(R.FINAL_STATUS, f"final status is {status!r}", response_id=rid)
+        elif details is not None and (not _is_map(details) or details.get("type") != status):
             self._violate(
                 R.FINAL_STATUS,
                 f"status {status} with status_details {details!r}",
-                event,
-                line,
-                t,
                 response_id=rid,
             )
         if state is not None:
@@ -399,15 +444,14 @@ class Validator:
                 self._violate(
                     R.DONE_WITH_OPEN_ITEMS,
                     f"completed with open item(s) {', '.join(open_items)}",
-                    event,
-                    line,
-                    t,
                     response_id=rid,
                 )
             # Cancelled and failed responses may leave items and parts open (real traffic).
             for item in state.items.values():
                 self._close_item(item)
-        failure = failure_from_response_done(event, session_id=self.session_id, line=line, t=t)
+        failure = failure_from_response_done(
+            event, session_id=self.session_id, line=self._line, t=self._t
+        )
         if failure is not None:
             self.failures.append(failure)
 
@@ -416,74 +460,58 @@ class Validator:
         for index in item.parts:
             self._parts.pop((item.item_id, index), None)
 
-    def _active(
-        self, event: Mapping[str, Any], line: int | None, t: float | None
-    ) -> _Response | None:
+    def _active(self, event: Mapping[str, Any]) -> _Response | None:
         rid = event.get("response_id")
         state = self._responses.get(rid) if isinstance(rid, str) else None
         if state is None:
             if isinstance(rid, str) and rid in self._done_responses:
-                self._violate(R.EVENT_AFTER_RESPONSE_DONE, f"{rid} is already done", event, line, t)
+                self._violate(R.EVENT_AFTER_RESPONSE_DONE, f"{rid} is already done")
             else:
-                self._violate(
-                    R.RESPONSE_NOT_ACTIVE, f"response {rid} was not created", event, line, t
-                )
+                self._violate(R.RESPONSE_NOT_ACTIVE, f"response {rid} was not created")
         return state
 
-    def _item_added(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        state = self._active(event, line, t)
+    def _item_added(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        state = self._active(event)
         if state is None:
             return
         item = event.get("item")
-        iid = item.get("id") if isinstance(item, Mapping) else None
+        if not _is_map(item):
+            item = _NO_EVENT
+        iid = item.get("id")
         index = event.get("output_index")
-        if not isinstance(item, Mapping) or not isinstance(iid, str):
-            self._violate(R.BAD_LINE, "output_item.added without item.id", event, line, t)
+        if not isinstance(iid, str):
+            self._violate(R.BAD_LINE, "output_item.added without item.id")
             return
-        if iid in self._items or (isinstance(index, int) and index in state.indexes):
+        if not isinstance(index, int):
+            index = None
+        if iid in self._items or (index is not None and index in state.indexes):
             self._violate(
                 R.ITEM_ADDED_TWICE,
                 f"item {iid} / output_index {index} was already added",
-                event,
-                line,
-                t,
                 item_id=iid,
             )
             return
-        kind = item.get("type")
-        record = _Item(
-            iid,
-            index if isinstance(index, int) else None,
-            state.response_id,
-            kind if isinstance(kind, str) else None,
-        )
+        record = _Item(iid, index, state.response_id, _str(item.get("type")))
         state.items[iid] = record
-        if isinstance(index, int):
+        if index is not None:
             state.indexes.add(index)
         self._items[iid] = record
         call_id = item.get("call_id")
         if isinstance(call_id, str):
             self._call_ids.add(call_id)
 
-    def _item_done(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        state = self._active(event, line, t)
+    def _item_done(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        state = self._active(event)
         if state is None:
             return
         item = event.get("item")
-        iid = item.get("id") if isinstance(item, Mapping) else None
+        iid = item.get("id") if _is_map(item) else None
         record = state.items.get(iid) if isinstance(iid, str) else None
         if record is None:
             self._violate(
                 R.ITEM_NOT_OPEN,
                 f"output_item.done for item {iid} that is not open",
-                event,
-                line,
-                t,
-                item_id=iid if isinstance(iid, str) else None,
+                item_id=_str(iid),
             )
             return
         index = event.get("output_index")
@@ -491,9 +519,6 @@ class Validator:
             self._violate(
                 R.ITEM_INDEX_MISMATCH,
                 f"output_index {index} but item {iid} was added at {record.output_index}",
-                event,
-                line,
-                t,
                 item_id=record.item_id,
             )
         open_parts = [str(i) for i, part in record.parts.items() if not part.done]
@@ -501,186 +526,160 @@ class Validator:
             self._violate(
                 R.ITEM_DONE_WITH_OPEN_PART,
                 f"item {iid} done with content part(s) {', '.join(open_parts)} still open",
-                event,
-                line,
-                t,
                 item_id=record.item_id,
             )
         del state.items[record.item_id]
         self._close_item(record)
 
-    def _open_item(
-        self, event: Mapping[str, Any], state: _Response, line: int | None, t: float | None
-    ) -> _Item | None:
+    def _open_item(self, event: Mapping[str, Any], state: _Response) -> _Item | None:
         iid = event.get("item_id")
         record = state.items.get(iid) if isinstance(iid, str) else None
         if record is None:
-            self._violate(R.ITEM_NOT_OPEN, f"item {iid} is not open", event, line, t)
+            self._violate(R.ITEM_NOT_OPEN, f"item {iid} is not open")
             return None
         index = event.get("output_index")
         if index is not None and index != record.output_index:
             self._violate(
                 R.ITEM_INDEX_MISMATCH,
                 f"output_index {index} but item {iid} was added at {record.output_index}",
-                event,
-                line,
-                t,
             )
         return record
 
-    def _part_added(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        state = self._active(event, line, t)
-        record = self._open_item(event, state, line, t) if state else None
+    def _part_added(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        state = self._active(event)
+        record = self._open_item(event, state) if state else None
         if record is None:
             return
         index = event.get("content_index")
         index = index if isinstance(index, int) else 0
         if index in record.parts:
             self._violate(
-                R.PART_ADDED_TWICE,
-                f"content part {index} of {record.item_id} added again",
-                event,
-                line,
-                t,
+                R.PART_ADDED_TWICE, f"content part {index} of {record.item_id} added again"
             )
             return
-        part = _Part(record.item_id, index)
+        part = _Part(record.item_id, index, record.response_id)
         record.parts[index] = part
         self._parts[(record.item_id, index)] = part
 
-    def _part(self, event: Mapping[str, Any], line: int | None, t: float | None) -> _Part | None:
+    def _part(self, event: Mapping[str, Any]) -> _Part | None:
         """The open part an event refers to, or None after reporting why it is not usable."""
-        state = self._active(event, line, t)
-        if state is None:
-            return None
         iid = event.get("item_id")
         index = event.get("content_index")
-        part = self._parts.get((iid, index)) if isinstance(iid, str) else None  # type: ignore[arg-type]
+        part = None
+        if isinstance(iid, str):
+            try:
+                part = self._parts.get((iid, index))  # type: ignore[arg-type]
+            except TypeError:  # content_index of an unhashable JSON type (a list, an object)
+                part = None
+        if part is not None and not part.done and part.response_id == event.get("response_id"):
+            # the hot path: the part is open, so its item and its response are active
+            return part
+        state = self._active(event)
+        if state is None:
+            return None
         if part is None:
             if isinstance(iid, str) and iid in state.items:
-                self._violate(
-                    R.PART_NOT_OPEN, f"content part {index} of {iid} was not added", event, line, t
-                )
+                self._violate(R.PART_NOT_OPEN, f"content part {index} of {iid} was not added")
             else:
-                self._violate(R.ITEM_NOT_OPEN, f"item {iid} is not open", event, line, t)
+                self._violate(R.ITEM_NOT_OPEN, f"item {iid} is not open")
             return None
-        if part.done:
-            self._violate(
-                R.DELTA_AFTER_PART_DONE,
-                f"content part {index} of {iid} is already done",
-                event,
-                line,
-                t,
-            )
-            return None
-        return part
+        self._violate(R.DELTA_AFTER_PART_DONE, f"content part {index} of {iid} is already done")
+        return None
 
-    def _part_done(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        part = self._part(event, line, t)
+    def _part_done(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        part = self._part(event)
         if part is None:
             return
         unfinished = part.streams_seen - part.streams_done
         if unfinished:
-            names = ", ".join(sorted(k.value for k in unfinished))
+            names = ", ".join(sorted(unfinished))
             self._violate(
                 R.PART_DONE_BEFORE_STREAM_DONE,
                 f"content_part.done before the .done of its {names} stream",
-                event,
-                line,
-                t,
             )
         part.done = True
 
-    def _stream_delta(
-        self, event: Mapping[str, Any], kind: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        assert kind is not None
-        part = self._part(event, line, t)
-        if part is None:
-            return
-        if kind in part.streams_done:
-            self._violate(
-                R.DELTA_AFTER_STREAM_DONE, f"{kind.value} delta after its .done", event, line, t
-            )
-            return
-        part.streams_seen.add(kind)
-        delta = event.get("delta")
-        if kind is StreamKind.AUDIO:
-            if is_elided(delta):
+    def _stream_delta(self, event: Mapping[str, Any], stream: _StreamInfo | None) -> None:
+        assert stream is not None
+        try:
+            part = self._parts.get((event.get("item_id"), event.get("content_index")))  # type: ignore[arg-type]
+        except TypeError:  # an id or index of an unhashable JSON type: the slow path reports it
+            part = None
+        if part is None or part.done or part.response_id != event.get("response_id"):
+            part = self._part(event)
+            if part is None:
                 return
-            size = b64_decoded_length(delta) if isinstance(delta, str) else None
+        key = stream.key
+        if key in part.streams_done:
+            self._violate(R.DELTA_AFTER_STREAM_DONE, f"{key} delta after its .done")
+            return
+        part.streams_seen.add(key)
+        delta = event.get("delta")
+        if stream.audio:
+            if isinstance(delta, str):
+                size = b64_decoded_length(delta)
+            elif is_elided(delta):
+                return
+            else:
+                size = None
             if size is None:
-                self._violate(R.AUDIO_NOT_BASE64, "audio delta is not valid base64", event, line, t)
-            elif size % 2 and self._responses[_rid(event)].pcm_output:
+                self._violate(R.AUDIO_NOT_BASE64, "audio delta is not valid base64")
+            elif size % 2 and self._pcm_output_of(event):
                 self._violate(
-                    R.AUDIO_PARTIAL_SAMPLE,
-                    f"PCM16 audio delta of {size} bytes splits a sample",
-                    event,
-                    line,
-                    t,
+                    R.AUDIO_PARTIAL_SAMPLE, f"PCM16 audio delta of {size} bytes splits a sample"
                 )
         elif isinstance(delta, str):
-            chunks = part.text.get(kind)
+            chunks = part.text.get(key)
             if chunks is None:
-                part.text[kind] = [delta]
+                part.text[key] = [delta]
             else:
                 chunks.append(delta)
 
-    def _stream_done(
-        self, event: Mapping[str, Any], kind: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        assert kind is not None
-        part = self._part(event, line, t)
+    def _pcm_output_of(self, event: Mapping[str, Any]) -> bool:
+        rid = event.get("response_id")
+        state = self._responses.get(rid) if isinstance(rid, str) else None
+        return state.pcm_output if state is not None else self._pcm_output
+
+    def _stream_done(self, event: Mapping[str, Any], stream: _StreamInfo | None) -> None:
+        assert stream is not None
+        part = self._part(event)
         if part is None:
             return
-        if kind in part.streams_done:
-            self._violate(R.STREAM_DONE_TWICE, f"second {kind.value} .done", event, line, t)
+        key = stream.key
+        if key in part.streams_done:
+            self._violate(R.STREAM_DONE_TWICE, f"second {key} .done")
             return
-        part.streams_done.add(kind)
-        part.streams_seen.add(kind)
-        stream = R.STREAMS[kind]
+        part.streams_done.add(key)
+        part.streams_seen.add(key)
         if stream.final_field is None or stream.mismatch is None:
             return
         final = event.get(stream.final_field)
-        joined = "".join(part.text.pop(kind, ()))
+        joined = "".join(part.text.pop(key, ()))
         if isinstance(final, str) and final != joined:
             self._violate(
                 stream.mismatch,
                 f"deltas add up to {_clip(joined)!r} but .done has {_clip(final)!r}",
-                event,
-                line,
-                t,
             )
 
-    def _arguments_item(
-        self, event: Mapping[str, Any], line: int | None, t: float | None, what: str
-    ) -> _Item | None:
+    def _arguments_item(self, event: Mapping[str, Any], what: str) -> _Item | None:
         """The open function-call item whose arguments are still streaming, or None."""
-        state = self._active(event, line, t)
-        record = self._open_item(event, state, line, t) if state else None
+        state = self._active(event)
+        record = self._open_item(event, state) if state else None
         if record is not None and record.arguments_done:
-            self._violate(R.ARGUMENTS_NOT_OPEN, f"{what} after arguments .done", event, line, t)
+            self._violate(R.ARGUMENTS_NOT_OPEN, f"{what} after arguments .done")
             return None
         return record
 
-    def _args_delta(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        record = self._arguments_item(event, line, t, "arguments delta")
+    def _args_delta(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        record = self._arguments_item(event, "arguments delta")
         if record is None:
             return
         delta = event.get("delta")
         if isinstance(delta, str):
             record.arguments.append(delta)
 
-    def _args_done(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
-        record = self._arguments_item(event, line, t, "second .done")
+    def _args_done(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
+        record = self._arguments_item(event, "second .done")
         if record is None:
             return
         record.arguments_done = True
@@ -690,16 +689,11 @@ class Validator:
             self._violate(
                 R.ARGUMENTS_MISMATCH,
                 f"deltas add up to {_clip(joined)!r} but .done has {_clip(final)!r}",
-                event,
-                line,
-                t,
             )
 
-    def _error(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
+    def _error(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
         error = event.get("error")
-        if isinstance(error, Mapping) and error.get("code") == "input_audio_buffer_commit_empty":
+        if _is_map(error) and error.get("code") == _COMMIT_EMPTY:
             self._commits_pending = max(0, self._commits_pending - 1)
         active = [r.response_id for r in self._responses.values() if r.default_conversation]
         self.failures.append(
@@ -707,21 +701,19 @@ class Validator:
                 event,
                 session_id=self.session_id,
                 response_id=active[0] if len(active) == 1 else None,
-                line=line,
-                t=t,
+                line=self._line,
+                t=_time(self._t),
             )
         )
 
-    def _free(
-        self, event: Mapping[str, Any], _: StreamKind | None, line: int | None, t: float | None
-    ) -> None:
+    def _free(self, event: Mapping[str, Any], _: _StreamInfo | None) -> None:
         etype = event.get("type")
-        if etype == "input_audio_buffer.committed":
+        if etype == INPUT_AUDIO_BUFFER_COMMITTED:
             if self._commits_pending:
                 self._commits_pending -= 1
             else:  # the server VAD committed on its own: the buffer is empty now
                 self._buffer_ms = 0.0
-        elif etype == "input_audio_buffer.cleared":
+        elif etype == INPUT_AUDIO_BUFFER_CLEARED:
             self._buffer_ms = 0.0
 
     # --- client side ---------------------------------------------------------------------------
@@ -730,75 +722,62 @@ class Validator:
     ) -> None:
         """Check one event the client sent, in the order it was sent relative to server events."""
         self.events += 1
+        self._event = event
+        self._line = line
+        self._t = t
         etype = event.get("type")
         if not self._session_created and not self._before_created_reported:
             self._before_created_reported = True
             self._violate(
-                R.CLIENT_BEFORE_SESSION_CREATED,
-                f"{etype} sent before session.created arrived",
-                event,
-                line,
-                t,
+                R.CLIENT_BEFORE_SESSION_CREATED, f"{etype} sent before session.created arrived"
             )
-        if not isinstance(etype, str) or etype not in R.CLIENT_EVENT_TYPES:
-            self._violate(
-                R.CLIENT_UNKNOWN_TYPE, f"unknown client event type {etype!r}", event, line, t
-            )
+        handler = _CLIENT.get(etype) if isinstance(etype, str) else None
+        if handler is None:
+            self._violate(R.CLIENT_UNKNOWN_TYPE, f"unknown client event type {etype!r}")
             return
-        if etype in ("input_audio_buffer.append", "session.input_audio_buffer.append"):
-            self._client_append(event, line, t)
-        elif etype == "input_audio_buffer.commit":
-            if self._buffer_ms < R.MIN_COMMIT_MS:
-                self._violate(
-                    R.CLIENT_COMMIT_TOO_SMALL,
-                    f"commit after {self._buffer_ms:.2f} ms of audio (needs "
-                    f"{R.MIN_COMMIT_MS:.0f} ms)",
-                    event,
-                    line,
-                    t,
-                )
-            self._commits_pending += 1
-            self._buffer_ms = 0.0
-        elif etype == "input_audio_buffer.clear":
-            self._buffer_ms = 0.0
-        elif etype in ("session.update", "transcription_session.update"):
-            self._client_session_update(event, line, t)
-        elif etype == "response.create":
-            params = event.get("response")
-            out_of_band = isinstance(params, Mapping) and params.get("conversation") == "none"
-            active = [r.response_id for r in self._responses.values() if r.default_conversation]
-            if active and not out_of_band:
-                self._violate(
-                    R.CLIENT_RESPONSE_WHILE_ACTIVE,
-                    f"response.create while {active[0]} is active",
-                    event,
-                    line,
-                    t,
-                    response_id=active[0],
-                )
-        elif etype == "response.cancel":
-            if not self._responses:
-                self._violate(
-                    R.CLIENT_CANCEL_NOT_ACTIVE,
-                    "response.cancel with no active response",
-                    event,
-                    line,
-                    t,
-                )
-        elif etype == "conversation.item.create":
-            item = event.get("item")
-            if isinstance(item, Mapping) and item.get("type") == "function_call_output":
-                call_id = item.get("call_id")
-                if call_id not in self._call_ids:
-                    self._violate(
-                        R.CLIENT_UNKNOWN_CALL_ID,
-                        f"function_call_output for call_id {call_id!r} the server never issued",
-                        event,
-                        line,
-                        t,
-                    )
+        handler(self, event)
 
-    def _client_append(self, event: Mapping[str, Any], line: int | None, t: float | None) -> None:
+    def _client_other(self, event: Mapping[str, Any]) -> None:
+        """An accepted client event no rule tracks."""
+
+    def _client_commit(self, event: Mapping[str, Any]) -> None:
+        if self._buffer_ms < R.MIN_COMMIT_MS:
+            self._violate(
+                R.CLIENT_COMMIT_TOO_SMALL,
+                f"commit after {self._buffer_ms:.2f} ms of audio (needs {R.MIN_COMMIT_MS:.0f} ms)",
+            )
+        self._commits_pending += 1
+        self._buffer_ms = 0.0
+
+    def _client_clear(self, event: Mapping[str, Any]) -> None:
+        self._buffer_ms = 0.0
+
+    def _client_response_create(self, event: Mapping[str, Any]) -> None:
+        params = event.get("response")
+        out_of_band = _is_map(params) and params.get("conversation") == "none"
+        active = [r.response_id for r in self._responses.values() if r.default_conversation]
+        if active and not out_of_band:
+            self._violate(
+                R.CLIENT_RESPONSE_WHILE_ACTIVE,
+                f"response.create while {active[0]} is active",
+                response_id=active[0],
+            )
+
+    def _client_response_cancel(self, event: Mapping[str, Any]) -> None:
+        if not self._responses:
+            self._violate(R.CLIENT_CANCEL_NOT_ACTIVE, "response.cancel with no active response")
+
+    def _client_item_create(self, event: Mapping[str, Any]) -> None:
+        item = event.get("item")
+        if _is_map(item) and item.get("type") == "function_call_output":
+            call_id = item.get("call_id")
+            if not isinstance(call_id, str) or call_id not in self._call_ids:
+                self._violate(
+                    R.CLIENT_UNKNOWN_CALL_ID,
+                    f"function_call_output for call_id {call_id!r} the server never issued",
+                )
+
+    def _client_append(self, event: Mapping[str, Any]) -> None:
         if (
             self._vad_off_requested
             and not self._session_updated
@@ -809,61 +788,44 @@ class Validator:
                 R.CLIENT_APPEND_BEFORE_UPDATED,
                 "audio appended before session.updated confirmed turn_detection null; the "
                 "default server VAD may act on it",
-                event,
-                line,
-                t,
             )
         audio = event.get("audio")
         exact = True
-        if isinstance(audio, Mapping) and is_elided(audio):
+        if isinstance(audio, str):
+            size_or_none = b64_decoded_length(audio)
+            if size_or_none is None:
+                self._violate(R.CLIENT_AUDIO_INVALID, "appended audio is not valid base64")
+                return
+            size = size_or_none
+        elif is_elided(audio):
             # Recordings made before elided payloads carried "bytes" give only the base64
             # length: the decoded size is then known to within the padding, not its parity.
             exact = elided_decoded_length(audio) is not None
             size = elided_approx_length(audio)
         else:
-            size_or_none = b64_decoded_length(audio) if isinstance(audio, str) else None
-            if size_or_none is None:
-                self._violate(
-                    R.CLIENT_AUDIO_INVALID, "appended audio is not valid base64", event, line, t
-                )
-                return
-            size = size_or_none
+            self._violate(R.CLIENT_AUDIO_INVALID, "appended audio is not valid base64")
+            return
         if size > MAX_APPEND_BYTES:
-            self._violate(
-                R.CLIENT_AUDIO_INVALID, f"append of {size} bytes exceeds 15 MiB", event, line, t
-            )
+            self._violate(R.CLIENT_AUDIO_INVALID, f"append of {size} bytes exceeds 15 MiB")
         elif exact and self._input_bytes_per_ms == BYTES_PER_MS and size % 2:
-            self._violate(
-                R.CLIENT_AUDIO_INVALID,
-                f"PCM16 append of {size} bytes splits a sample",
-                event,
-                line,
-                t,
-            )
+            self._violate(R.CLIENT_AUDIO_INVALID, f"PCM16 append of {size} bytes splits a sample")
         self._buffer_ms += size / self._input_bytes_per_ms
 
-    def _client_session_update(
-        self, event: Mapping[str, Any], line: int | None, t: float | None
-    ) -> None:
+    def _client_session_update(self, event: Mapping[str, Any]) -> None:
         session = event.get("session")
-        if not isinstance(session, Mapping):
+        if not _is_map(session):
             return
         if (
             self.dialect is Dialect.GA
             and "type" not in session
             and event.get("type") == SESSION_UPDATE
         ):
-            self._violate(
-                R.CLIENT_MISSING_SESSION_TYPE, "GA session.update without type", event, line, t
-            )
+            self._violate(R.CLIENT_MISSING_SESSION_TYPE, "GA session.update without type")
         wrong = SC.other_dialect_fields(self.dialect, session) if self.dialect else []
         if wrong:
             self._violate(
                 R.CLIENT_DIALECT_MISMATCH,
                 f"session field(s) {', '.join(wrong)} belong to the other dialect",
-                event,
-                line,
-                t,
             )
         # Turn detection set to null (beta top level, GA audio.input) asks for manual commits.
         vad = SC.turn_detection_update(session)
@@ -883,7 +845,7 @@ class Validator:
             f"response {rid} has no response.done (the stream ended mid-response)"
             for rid in self._responses
         ]
-        if self._server_events == 0:
+        if not self._any_server_event:
             incomplete.append("no server events")
         real_failures = any(not f.benign for f in self.failures)
         self._finished = Report(
@@ -899,19 +861,15 @@ class Validator:
         return self._finished
 
 
-def _rid(event: Mapping[str, Any]) -> str:
-    rid = event.get("response_id")
-    return rid if isinstance(rid, str) else ""
-
-
 def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_Handler = Callable[
-    [Validator, Mapping[str, Any], StreamKind | None, int | None, float | None], None
-]
-_HANDLERS: dict[Role, _Handler] = {
+_ServerHandler = Callable[[Validator, Mapping[str, Any], _StreamInfo | None], None]
+_ClientHandler = Callable[[Validator, Mapping[str, Any]], None]
+
+#: The server side's role table: what each role of the grammar does.
+_SERVER_HANDLERS: Final[dict[Role, _ServerHandler]] = {
     Role.SESSION_CREATED: Validator._session_created_event,
     Role.SESSION_UPDATED: Validator._session_updated_event,
     Role.RESPONSE_CREATED: Validator._response_created,
@@ -926,6 +884,32 @@ _HANDLERS: dict[Role, _Handler] = {
     Role.ARGS_DONE: Validator._args_done,
     Role.ERROR: Validator._error,
     Role.FREE: Validator._free,
+}
+#: The client side's role table.
+_CLIENT_HANDLERS: Final[dict[ClientRole, _ClientHandler]] = {
+    ClientRole.SESSION_UPDATE: Validator._client_session_update,
+    ClientRole.APPEND: Validator._client_append,
+    ClientRole.COMMIT: Validator._client_commit,
+    ClientRole.CLEAR: Validator._client_clear,
+    ClientRole.ITEM_CREATE: Validator._client_item_create,
+    ClientRole.RESPONSE_CREATE: Validator._client_response_create,
+    ClientRole.RESPONSE_CANCEL: Validator._client_response_cancel,
+    ClientRole.OTHER: Validator._client_other,
+}
+
+# Resolved once per event type, so each event costs one dict lookup: handler, stream, the
+# dialect the name belongs to exclusively (None when shared), role.
+_SERVER: Final[dict[str, tuple[_ServerHandler, _StreamInfo | None, Dialect | None, Role]]] = {
+    name: (
+        _SERVER_HANDLERS[role],
+        _STREAM_INFO[stream] if stream is not None else None,
+        dialect_of(name),
+        role,
+    )
+    for name, (role, stream) in R.SERVER_ROLES.items()
+}
+_CLIENT: Final[dict[str, _ClientHandler]] = {
+    name: _CLIENT_HANDLERS[role] for name, role in R.CLIENT_ROLES.items()
 }
 
 
