@@ -86,13 +86,16 @@ def classify_line(obj: object) -> tuple[LineKind, Mapping[str, Any] | None]:
     ``event`` lines are plain server events as users log them; ``server``/``client`` lines are
     frames of a recording.
     """
-    if not isinstance(obj, Mapping):
+    # JSON decodes to dicts: the exact type is tested before the (slower) ABC.
+    if not isinstance(obj, (dict, Mapping)):
         return "other", None
     if HEADER_KEY in obj:
         return "header", None
     direction = obj.get("dir")
+    if direction is None:
+        return ("event", obj) if "type" in obj else ("other", None)
     inner = obj.get("event")
-    if direction in ("server", "client") and isinstance(inner, Mapping):
+    if direction in ("server", "client") and isinstance(inner, (dict, Mapping)):
         return direction, inner
     if "type" in obj:
         return "event", obj
