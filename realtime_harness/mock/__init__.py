@@ -1,14 +1,14 @@
 """The embedded mock Realtime server: faithful GA and beta sessions, composable faults, a ledger.
 
 ``MockServer`` is the entry point (in-loop with ``async with``, or ``run_in_thread()``); the
-session logic is the sans-I/O :class:`SessionBehaviour`; faults are parsed by
+session logic is the sans-I/O :class:`SessionBehaviour` (``mock.session``); faults are parsed by
 :func:`parse_fault_spec` and every injected one lands in the server's ``ledger``.
 """
 
 from __future__ import annotations
 
-from realtime_harness.mock.behaviour import BehaviourConfig, Latency, SessionBehaviour
-from realtime_harness.mock.faults import (
+from realtime_harness.mock.config import BehaviourConfig, Latency
+from realtime_harness.mock.fault_spec import (
     FAULT_SPEC_HELP,
     FaultKind,
     FaultPhase,
@@ -18,8 +18,9 @@ from realtime_harness.mock.faults import (
     parse_fault_spec,
 )
 from realtime_harness.mock.ledger import Ledger
-from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
-from realtime_harness.mock.voices import Voice, default_voices, tone_voice
+from realtime_harness.mock.server import MockServer, SessionLog, default_voices, tune_gc_for_serving
+from realtime_harness.mock.session import SessionBehaviour
+from realtime_harness.mock.voices import Voice, tone_voice
 
 __all__ = [
     "FAULT_SPEC_HELP",

@@ -1,280 +1,271 @@
-"""Fault specs for the mock server: parsing, the plan that decides when to inject, ledger records.
+"""What each fault does to a mock session: one transform of the schedule per kind, in one table.
 
-Sans-I/O: no asyncio, sockets or clocks. Time comes in as an argument and randomness from the
-seeded :class:`random.Random` of the session that asks, so a run is reproducible from its seed.
+Sans-I/O. When the :class:`~realtime_harness.mock.fault_spec.FaultPlan` fires a fault at an
+opportunity (session start, ``session.updated``, a commit, a response), the session passes the
+entries it was about to schedule through ``TRANSFORMS[fault.kind]``, which cuts, adds, copies or
+moves entries and adds the ledger record (:class:`~realtime_harness.mock.schedule.Note`). Every
+way a fault can change what a client sees is therefore in this file (h11 keeps its state
+machine's transitions in one table the same way). The handshake kinds (``slow_handshake``,
+``handshake_429``, ``handshake_503``) act before any session exists and are the server's.
 
-A fault spec is one readable string, ``KIND[:key=value[,key=value…]]``, for example
-``server_error:rate=0.1,after_deltas=3`` or ``drop:count=1,after_deltas=5``. Keys:
-
-``rate``
-    probability (0–1) that an opportunity is taken (default 1).
-``count``
-    inject at most this many times in the server's lifetime (default unlimited).
-``skip``
-    let this many opportunities pass before the fault may fire (default 0).
-``after_deltas``
-    for faults in the ``response`` phase: fire after this many ``*.delta`` events (default 2).
-``phase``
-    where the fault fires: ``response`` (mid-response, default), ``session`` (right after
-    ``session.created``), ``update`` (after ``session.updated``) or ``commit`` (after
-    ``input_audio_buffer.committed``). Handshake faults always fire at the handshake.
-``delay``
-    seconds, for ``slow_handshake`` (default 2) and ``expire`` (seconds after session start,
-    default 1).
-``retry_after``
-    seconds, the ``retry-after`` header of ``handshake_429`` (default 1).
-``code``
-    close code for ``close`` (default 1011).
-
-Kinds (the protocol reference's §1.4, §4.2, §7 failure modes):
-
-=================  =================================================================================
-``server_error``   ``response.done`` with ``status: failed``, ``error.type: server_error`` and the
-                   real message naming the session id (response phase only)
-``rate_limit``     ``response.done`` failed with ``rate_limit_exceeded`` (``error.type: tokens``)
-``error_event``    an ``error`` event of type ``server_error``; the session goes on
-``drop``           abrupt TCP drop, no close frame (the client sees 1006)
-``close``          a close frame with ``code`` (1011 by default)
-``stall``          stop sending anything, keep the socket open
-``malformed``      one frame that is not valid JSON
-``duplicate``      the next event is sent twice with the same ``event_id``
-``reorder``        the stream's ``*.done`` event jumps ahead of the remaining deltas
-``expire``         ``session_expired`` error and close after ``delay`` seconds
-``slow_handshake`` the HTTP upgrade answers after ``delay`` seconds
-``handshake_429``  HTTP 429 with ``retry-after`` instead of the upgrade
-``handshake_503``  HTTP 503 instead of the upgrade
-=================  =================================================================================
+Parsing fault specs and the plan that decides when they fire are in
+:mod:`realtime_harness.mock.fault_spec`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import enum
-import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from realtime_harness.exceptions import UsageError
+from realtime_harness.mock.fault_spec import (
+    FAULT_SPEC_HELP,
+    FaultKind,
+    FaultPhase,
+    FaultPlan,
+    FaultRecord,
+    FaultSpec,
+    parse_fault_spec,
+)
+from realtime_harness.mock.responses import ResponseRun
+from realtime_harness.mock.schedule import (
+    Close,
+    Closed,
+    Drop,
+    Emit,
+    Entry,
+    Note,
+    Perform,
+    SendRaw,
+    Stall,
+    Trailing,
+    is_delta,
+)
+from realtime_harness.mock.wire import Wire
+from realtime_harness.protocol.grammar import Part
 
 __all__ = [
     "FAULT_SPEC_HELP",
+    "TRANSFORMS",
+    "FaultContext",
     "FaultKind",
     "FaultPhase",
     "FaultPlan",
     "FaultRecord",
     "FaultSpec",
+    "expiry",
     "parse_fault_spec",
 ]
 
-
-class FaultKind(enum.StrEnum):
-    """What a fault does (see the module docstring for each)."""
-
-    SERVER_ERROR = "server_error"
-    RATE_LIMIT = "rate_limit"
-    ERROR_EVENT = "error_event"
-    DROP = "drop"
-    CLOSE = "close"
-    STALL = "stall"
-    MALFORMED = "malformed"
-    DUPLICATE = "duplicate"
-    REORDER = "reorder"
-    EXPIRE = "expire"
-    SLOW_HANDSHAKE = "slow_handshake"
-    HANDSHAKE_429 = "handshake_429"
-    HANDSHAKE_503 = "handshake_503"
-
-
-class FaultPhase(enum.StrEnum):
-    """Where in a session a fault may fire."""
-
-    HANDSHAKE = "handshake"
-    SESSION = "session"
-    UPDATE = "update"
-    COMMIT = "commit"
-    RESPONSE = "response"
-
-
-_HANDSHAKE_KINDS = frozenset(
-    {FaultKind.SLOW_HANDSHAKE, FaultKind.HANDSHAKE_429, FaultKind.HANDSHAKE_503}
+SERVER_ERROR_MESSAGE = (
+    "The server had an error while processing your request. Sorry about that! You can retry your "
+    "request, or contact us through our help center at help.openai.com if the error persists. "
+    "(Please include the session ID {session_id} in your message.)"
 )
-# A failed response.done or a reordered stream only makes sense inside a response.
-_RESPONSE_ONLY = frozenset({FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT, FaultKind.REORDER})
-_KEYS = frozenset(
-    {"rate", "count", "skip", "after_deltas", "phase", "delay", "retry_after", "code"}
-)
-
-FAULT_SPEC_HELP = (
-    "KIND[:key=value,...]; kinds: "
-    + ", ".join(k.value for k in FaultKind)
-    + "; keys: rate, count, skip, after_deltas, phase (session|update|commit|response), delay, "
-    "retry_after, code. Example: server_error:rate=0.1,after_deltas=3"
+_RATE_LIMIT_MESSAGE = (
+    "Rate limit reached for {model} in organization org-mock on tokens per min (TPM): "
+    "Limit 40000, Used 40000, Requested 3188. Please try again in 4.782s."
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FaultSpec:
-    """One parsed fault: what, where, how often. Build with :func:`parse_fault_spec`."""
+class FaultContext(Protocol):
+    """What a transform needs from the session."""
 
-    kind: FaultKind
-    phase: FaultPhase = FaultPhase.RESPONSE
-    rate: float = 1.0
-    count: int | None = None
-    skip: int = 0
-    after_deltas: int = 2
-    delay: float | None = None
-    retry_after: float = 1.0
-    code: int = 1011
+    wire: Wire
+    session_id: str
+    model: str
+    max_session_s: float
 
-    @property
-    def spec(self) -> str:
-        """The spec string that parses back to this fault (for logs and the ledger)."""
-        parts = [f"phase={self.phase.value}"]
-        if self.rate != 1.0:
-            parts.append(f"rate={self.rate:g}")
-        if self.count is not None:
-            parts.append(f"count={self.count}")
-        if self.skip:
-            parts.append(f"skip={self.skip}")
-        if self.phase is FaultPhase.RESPONSE:
-            parts.append(f"after_deltas={self.after_deltas}")
-        if self.delay is not None:
-            parts.append(f"delay={self.delay:g}")
-        if self.kind is FaultKind.HANDSHAKE_429:
-            parts.append(f"retry_after={self.retry_after:g}")
-        if self.kind is FaultKind.CLOSE:
-            parts.append(f"code={self.code}")
-        return f"{self.kind.value}:" + ",".join(parts)
+    def closing(
+        self, run: ResponseRun, entries: list[Entry], at: float, status: str, details: Any
+    ) -> list[Entry]:
+        """The events that close ``run`` once ``entries`` have been sent."""
 
 
-def _bad(spec: str, problem: str) -> UsageError:
-    return UsageError(f"bad fault spec {spec!r}: {problem} (format: {FAULT_SPEC_HELP})")
+#: A fault's effect: the entries of one opportunity in, the entries to schedule out.
+Transform = Callable[[list[Entry], FaultSpec, "ResponseRun | None", FaultContext], list[Entry]]
 
 
-def _number(spec: str, key: str, value: str, *, integer: bool = False) -> float:
-    try:
-        number = int(value) if integer else float(value)
-    except ValueError:
-        kind = "an integer" if integer else "a number"
-        raise _bad(spec, f"{key} must be {kind}, got {value!r}") from None
-    if number < 0 or number != number:  # NaN is not a useful rate or delay
-        raise _bad(spec, f"{key} must not be negative, got {value!r}")
-    return number
+def _point(entries: list[Entry], fault: FaultSpec, run: ResponseRun | None) -> int:
+    """Where a fault strikes: after ``after_deltas`` deltas of a response (or its last delta,
+    or right after ``response.created`` when it has none); at the end of any other opportunity."""
+    if run is None:
+        return len(entries)
+    seen = 0
+    last_delta = None
+    for index, entry in enumerate(entries):
+        if is_delta(entry):
+            seen += 1
+            last_delta = index
+            if seen >= fault.after_deltas:
+                return index + 1
+    if last_delta is not None:
+        return last_delta + 1
+    return 1
 
 
-def parse_fault_spec(spec: str) -> FaultSpec:
-    """Parse ``KIND[:key=value,...]`` into a :class:`FaultSpec`.
-
-    Raises:
-        UsageError: naming what was wrong and the expected format.
-    """
-    text = spec.strip()
-    kind_text, _, rest = text.partition(":")
-    try:
-        kind = FaultKind(kind_text.strip().lower())
-    except ValueError:
-        raise _bad(spec, f"unknown kind {kind_text.strip()!r}") from None
-    values: dict[str, str] = {}
-    for raw in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = raw.partition("=")
-        key = key.strip().lower()
-        if not eq or not value.strip():
-            raise _bad(spec, f"{raw!r} is not key=value")
-        if key not in _KEYS:
-            raise _bad(spec, f"unknown key {key!r}")
-        if key in values:
-            raise _bad(spec, f"{key!r} given twice")
-        values[key] = value.strip()
-    fields: dict[str, Any] = {"kind": kind}
-    if kind in _HANDSHAKE_KINDS:
-        fields["phase"] = FaultPhase.HANDSHAKE
-        if values.get("phase", "handshake") != "handshake":
-            raise _bad(spec, f"{kind.value} happens at the handshake; drop phase=")
-    elif "phase" in values:
-        try:
-            phase = FaultPhase(values["phase"].lower())
-        except ValueError:
-            raise _bad(spec, f"unknown phase {values['phase']!r}") from None
-        if phase is FaultPhase.HANDSHAKE:
-            raise _bad(spec, f"{kind.value} cannot happen at the handshake")
-        if kind in _RESPONSE_ONLY and phase is not FaultPhase.RESPONSE:
-            raise _bad(spec, f"{kind.value} only happens in phase=response")
-        fields["phase"] = phase
-    if kind is FaultKind.EXPIRE:
-        fields["phase"] = FaultPhase.SESSION
-    if "rate" in values:
-        rate = _number(spec, "rate", values["rate"])
-        if rate > 1:
-            raise _bad(spec, f"rate must be between 0 and 1, got {values['rate']!r}")
-        fields["rate"] = rate
-    for key in ("count", "skip", "after_deltas"):
-        if key in values:
-            fields[key] = int(_number(spec, key, values[key], integer=True))
-    for key in ("delay", "retry_after"):
-        if key in values:
-            fields[key] = _number(spec, key, values[key])
-    if "code" in values:
-        code = int(_number(spec, "code", values["code"], integer=True))
-        if not (1000 <= code <= 4999) or code in (1004, 1005, 1006, 1015):
-            raise _bad(spec, f"code must be a sendable close code (1000-4999), got {code}")
-        fields["code"] = code
-    return FaultSpec(**fields)
+def _at(before: list[Entry], after: list[Entry]) -> float:
+    return before[-1].at if before else (after[0].at if after else 0.0)
 
 
-class FaultRecord(BaseModel):
-    """One injected fault, as written to the ledger. ``t`` is Unix time when it took effect."""
+def _note(
+    fault: FaultSpec, at: float, run: ResponseRun | None, event_id: str | None = None
+) -> Note:
+    return Note(
+        at,
+        fault.kind.value,
+        fault.spec,
+        run.id if run is not None else None,
+        run.shape.item_id if run is not None else None,
+        event_id,
+    )
 
-    model_config = ConfigDict(frozen=True)
 
-    kind: str
-    session_id: str | None = None
-    response_id: str | None = None
-    event_id: str | None = None
-    item_id: str | None = None
-    t: float = 0.0
-    detail: str | None = None
+def _fail_response(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """``response.done`` failed (server error or rate limit) after the deltas sent so far."""
+    if run is None:
+        return entries
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    at = _at(before, after)
+    if fault.kind is FaultKind.SERVER_ERROR:
+        error = {
+            "type": "server_error",
+            "code": None,
+            "message": SERVER_ERROR_MESSAGE.format(session_id=ctx.session_id),
+        }
+    else:
+        error = {
+            "type": "tokens",
+            "code": "rate_limit_exceeded",
+            "message": _RATE_LIMIT_MESSAGE.format(model=ctx.model),
+        }
+    closing = ctx.closing(run, before, at, "failed", {"type": "failed", "error": error})
+    done = next(
+        e
+        for e in closing
+        if isinstance(e, Emit) and isinstance(e.effect, Closed) and e.effect.part is Part.RESPONSE
+    )
+    trailing = [e for e in after if isinstance(e, Emit) and isinstance(e.effect, Trailing)]
+    return [*before, *closing, _note(fault, at, run, done.event["event_id"]), *trailing]
 
 
-class FaultPlan:
-    """The faults a server injects and the shared counters that bound them.
+def _error_event(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """An ``error`` event of type ``server_error``; the session goes on."""
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    at = _at(before, after)
+    event = ctx.wire.error(
+        None, SERVER_ERROR_MESSAGE.format(session_id=ctx.session_id), error_type="server_error"
+    )
+    return [*before, Emit(at, event), _note(fault, at, run, event["event_id"]), *after]
 
-    One plan serves every session of a server: ``count`` and ``skip`` are global, the coin for
-    ``rate`` is thrown with the asking session's seeded rng. Only the server's event-loop thread
-    calls :meth:`take`; other threads replace the whole plan (``MockServer.set_faults``) rather
-    than change one, so no lock is needed.
-    """
 
-    def __init__(self, faults: Iterable[FaultSpec | str] = ()) -> None:
-        self.faults: tuple[FaultSpec, ...] = tuple(
-            f if isinstance(f, FaultSpec) else parse_fault_spec(f) for f in faults
-        )
-        self._seen = [0] * len(self.faults)
-        self._fired = [0] * len(self.faults)
+def _end_connection(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """Drop, close or stall: nothing after the fault point is sent."""
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    at = _at(before, after)
+    action: Close | Drop | Stall
+    if fault.kind is FaultKind.DROP:
+        action = Drop(0.0)
+    elif fault.kind is FaultKind.CLOSE:
+        action = Close(fault.code, "server_error" if fault.code == 1011 else "mock fault", 0.0)
+    else:
+        action = Stall(0.0)
+    # the ledger entry goes first: once the action runs nothing else is performed
+    return [*before, _note(fault, at, run), Perform(at, action)]
 
-    def __bool__(self) -> bool:
-        return bool(self.faults)
 
-    def take(
-        self, phase: FaultPhase, rng: random.Random, kinds: Sequence[FaultKind] | None = None
-    ) -> list[FaultSpec]:
-        """The faults that fire at this opportunity (in spec order), updating the counters."""
-        fired: list[FaultSpec] = []
-        for index, fault in enumerate(self.faults):
-            if fault.phase is not phase or (kinds is not None and fault.kind not in kinds):
-                continue
-            self._seen[index] += 1
-            if self._seen[index] <= fault.skip:
-                continue
-            if fault.count is not None and self._fired[index] >= fault.count:
-                continue
-            if fault.rate < 1.0 and rng.random() >= fault.rate:
-                continue
-            self._fired[index] += 1
-            fired.append(fault)
-        return fired
+def _malformed(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """One frame that is not valid JSON (a truncated audio delta)."""
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    at = _at(before, after)
+    event_id = ctx.wire.event_id()
+    text = '{"type":"response.output_audio.delta","event_id":"' + event_id + '","delta":"AAA'
+    return [*before, Perform(at, SendRaw(text, 0.0)), _note(fault, at, run, event_id), *after]
 
-    def fired(self) -> dict[str, int]:
-        """How many times each fault fired, keyed by its spec string."""
-        return {f.spec: n for f, n in zip(self.faults, self._fired, strict=True)}
+
+def _duplicate(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """The event at the fault point (or the last one before it) goes out twice, same id."""
+    point = _point(entries, fault, run)
+    index = point if point < len(entries) else point - 1
+    while index >= 0 and not isinstance(entries[index], Emit):
+        index -= 1
+    if index < 0:
+        return entries
+    target = entries[index]
+    assert isinstance(target, Emit)
+    # the copy changes no progress: the client has already been told what it means
+    copy = Emit(target.at, target.event)
+    note = _note(fault, target.at, run, target.event["event_id"])
+    return [*entries[: index + 1], copy, note, *entries[index + 1 :]]
+
+
+def _reorder(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """The stream's ``*.done`` event jumps ahead of the remaining deltas."""
+    if run is None:
+        return entries
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    at = _at(before, after)
+    stream_done = next(
+        (i for i, e in enumerate(after) if isinstance(e, Emit) and e.effect == Closed(Part.STREAM)),
+        None,
+    )
+    if not stream_done:  # none, or already next
+        return entries
+    moved = after.pop(stream_done)
+    assert isinstance(moved, Emit)
+    moved = replace(moved, at=at)
+    return [*before, moved, _note(fault, at, run, moved.event["event_id"]), *after]
+
+
+def _expire(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
+) -> list[Entry]:
+    """``session_expired`` and close, ``delay`` seconds after the opportunity (session start)."""
+    start = entries[0].at if entries else 0.0
+    delay = fault.delay if fault.delay is not None else 1.0
+    return [*entries, *expiry(ctx, start + delay, fault)]
+
+
+def expiry(ctx: FaultContext, at: float, fault: FaultSpec | None) -> list[Entry]:
+    """The end of a session at its maximum duration: the error, then close 1001."""
+    minutes = max(1, round(ctx.max_session_s / 60))
+    event = ctx.wire.error(
+        "session_expired", f"Your session hit the maximum duration of {minutes} minutes."
+    )
+    entries: list[Entry] = [Emit(at, event)]
+    if fault is not None:
+        entries.append(_note(fault, at, None, event["event_id"]))
+    entries.append(Perform(at, Close(1001, "invalid_request_error.session_expired", 0.0)))
+    return entries
+
+
+#: Every fault kind that acts on a session, and what it does to the schedule.
+TRANSFORMS: dict[FaultKind, Transform] = {
+    FaultKind.SERVER_ERROR: _fail_response,
+    FaultKind.RATE_LIMIT: _fail_response,
+    FaultKind.ERROR_EVENT: _error_event,
+    FaultKind.DROP: _end_connection,
+    FaultKind.CLOSE: _end_connection,
+    FaultKind.STALL: _end_connection,
+    FaultKind.MALFORMED: _malformed,
+    FaultKind.DUPLICATE: _duplicate,
+    FaultKind.REORDER: _reorder,
+    FaultKind.EXPIRE: _expire,
+}

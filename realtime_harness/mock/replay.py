@@ -34,7 +34,8 @@ from typing import Any
 import orjson
 
 from realtime_harness.exceptions import UsageError
-from realtime_harness.mock.behaviour import Action, BehaviourConfig, SendEvent
+from realtime_harness.mock.config import BehaviourConfig
+from realtime_harness.mock.schedule import Action, SendEvent
 from realtime_harness.protocol.dialects import Dialect, detect_dialect
 from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.recording import classify_line
@@ -178,7 +179,14 @@ class ReplaySession:
             last = max(last, at)  # keep order even if the recording's clock stepped back
             self._queue.append((last, event))
 
-    def receive(self, event: Mapping[str, Any] | None, now: float, *, raw: str = "") -> None:
+    def receive(
+        self,
+        event: Mapping[str, Any] | None,
+        now: float,
+        *,
+        raw: str = "",
+        audio_bytes: int | None = None,
+    ) -> None:
         """Release the next segment when this client event is its gate."""
         if event is None or self._next >= len(self.trace.segments):
             return
@@ -197,3 +205,8 @@ class ReplaySession:
     def next_deadline(self) -> float | None:
         """When the next recorded event is due."""
         return self._queue[0][0] if self._queue else None
+
+    @property
+    def backlog(self) -> int:
+        """Recorded events released and not yet sent."""
+        return len(self._queue)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import math
 import random
+import re
 import threading
 import time
 import uuid
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -39,28 +42,34 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_harness.endpoints import parse_route
-from realtime_harness.mock.behaviour import (
+from realtime_harness.mock.config import BehaviourConfig, Latency
+from realtime_harness.mock.fault_spec import (
+    FaultKind,
+    FaultPhase,
+    FaultPlan,
+    FaultRecord,
+    FaultSpec,
+)
+from realtime_harness.mock.ledger import Ledger
+from realtime_harness.mock.schedule import (
     Action,
-    BehaviourConfig,
     Close,
     Drop,
-    Latency,
     RecordFault,
     SendEvent,
     SendRaw,
-    SessionBehaviour,
     Stall,
 )
-from realtime_harness.mock.faults import FaultKind, FaultPhase, FaultPlan, FaultRecord, FaultSpec
-from realtime_harness.mock.ledger import Ledger
-from realtime_harness.mock.voices import Voice
+from realtime_harness.mock.session import SessionBehaviour
+from realtime_harness.mock.voices import Voice, tone_voice
 from realtime_harness.protocol import codes
+from realtime_harness.protocol.audio import b64_decoded_length
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.validator import Validator, Violation
-from realtime_harness.redact import redact_url, register_secret
+from realtime_harness.redact import MASK, redact_text, register_secret
 
-__all__ = ["MockServer", "SessionLike", "SessionLog", "tune_gc_for_serving"]
+__all__ = ["MockServer", "SessionLike", "SessionLog", "default_voices", "tune_gc_for_serving"]
 
 log = logging.getLogger("realtime_harness.mock")
 
@@ -73,6 +82,40 @@ _NOT_REALTIME = ("whisper", "transcribe", "tts", "embedding", "dall-e")
 _RECEIVED_CAP = 100_000
 _SESSIONS_CAP = 500
 _SESSION_RECEIVED_CAP = 2_000
+#: ... and at most this many bytes of them, and this many of its client violations: 500 logs of
+#: an invalid-JSON flood must not keep hundreds of megabytes alive after the clients have left.
+_SESSION_RECEIVED_BYTES = 64 * 1024
+_SESSION_VIOLATIONS_CAP = 100
+#: Bounds per connection. A client that does not read lets scheduled events pile up (its sends
+#: block): past this many unsent ones it is closed with 1008. A client that sends this many
+#: frames that are not JSON objects is closed with 1008 as well.
+MAX_BACKLOG = 10_000
+MAX_INVALID_FRAMES = 1_000
+#: Pending connections the kernel queues before accept: a ramp of 1,000 connections per second
+#: overflows the default of 100 (the kernel caps it at ``net.core.somaxconn``).
+LISTEN_BACKLOG = 4096
+
+
+@functools.cache
+def default_voices() -> tuple[Voice, ...]:
+    """The bundled samples as voices (loaded once); a tone when no sample can be loaded.
+
+    File I/O, so the server calls it (at start) and passes the voices to its sessions.
+    """
+    voices: list[Voice] = []
+    try:
+        from realtime_harness.media.samples import list_samples
+
+        for sample in list_samples():
+            try:
+                pcm = sample.pcm16()
+            except Exception:  # noqa: S112  # a broken sample must not stop the server
+                continue
+            if sample.text and pcm:
+                voices.append(Voice(sample.name, sample.text, pcm))
+    except Exception:  # noqa: S110  # samples missing: fall back to the tone
+        pass
+    return tuple(voices) or (tone_voice(),)
 
 
 def tune_gc_for_serving() -> None:
@@ -95,14 +138,25 @@ class SessionLike(Protocol):
     session_id: str
     dialect: Dialect
 
-    def receive(self, event: Mapping[str, Any] | None, now: float, *, raw: str = "") -> None:
-        """Handle one client frame."""
+    def receive(
+        self,
+        event: Mapping[str, Any] | None,
+        now: float,
+        *,
+        raw: str = "",
+        audio_bytes: int | None = None,
+    ) -> None:
+        """Handle one client frame (``audio_bytes``: an append's checked decoded size)."""
 
     def poll(self, now: float) -> list[Action]:
         """The actions due at ``now``."""
 
     def next_deadline(self) -> float | None:
         """When the next action falls due."""
+
+    @property
+    def backlog(self) -> int:
+        """Actions scheduled and not yet polled."""
 
 
 @dataclass
@@ -116,7 +170,10 @@ class SessionLog:
     # Kept serialised: bytes are invisible to the garbage collector, whose full passes otherwise
     # grow with every logged event and stall every session (perf-limits §1b; see bench_mock.py).
     received_raw: list[bytes] = field(default_factory=list, repr=False)
+    received_bytes: int = field(default=0, repr=False)
     client_violations: list[Violation] = field(default_factory=list)
+    #: Client violations found beyond the ones kept in ``client_violations``.
+    client_violations_dropped: int = 0
     sent: int = 0
     faults: int = 0
     close_code: int | None = None
@@ -133,7 +190,8 @@ class SessionLog:
         return (
             f"session {self.session_id} dialect={self.dialect.value} path={self.path} "
             f"received={len(self.received_raw)} sent={self.sent} faults={self.faults} "
-            f"client_violations={len(self.client_violations)} close={self.close_code} "
+            f"client_violations={len(self.client_violations) + self.client_violations_dropped} "
+            f"close={self.close_code} "
             f"duration={duration:.1f}s"
         )
 
@@ -235,7 +293,8 @@ class MockServer:
             raise RuntimeError(
                 "the mock server is not running; use `async with` or run_in_thread()"
             )
-        return f"ws://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literals in brackets
+        return f"ws://{host}:{self.port}"
 
     @property
     def ledger(self) -> list[FaultRecord]:
@@ -299,7 +358,12 @@ class MockServer:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind and start serving in the running loop."""
+        """Load the voices (unless given), bind and start serving in the running loop."""
+        if self.config.voices is None and self._replay is None:
+            # reading and resampling the samples is file I/O: off the loop, once per process
+            voices = await asyncio.get_running_loop().run_in_executor(None, default_voices)
+            with self._lock:
+                self.config = replace(self.config, voices=voices)
         self._server = await serve(
             self._handler,
             self.host,
@@ -310,6 +374,7 @@ class MockServer:
             process_response=self._process_response,
             select_subprotocol=_select_subprotocol,
             server_header=None,
+            backlog=LISTEN_BACKLOG,
         )
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])
@@ -373,13 +438,37 @@ class MockServer:
     ) -> Response:
         body = orjson.dumps({"error": {"code": code, "message": message}}).decode()
         if self.on_reject is not None:
-            path = redact_url(connection.request.path) if connection.request else "?"
-            self.on_reject(f"rejected {path} HTTP {status} {code}")
+            request = connection.request
+            path = self._loggable(request.path, request.headers) if request else "?"
+            # Azure's codes for 401/404/429 are the status again: print it once
+            detail = "" if code == str(status) else f" {code}"
+            self.on_reject(redact_text(f"rejected {path} HTTP {status}{detail}"))
         response = connection.respond(status, body + "\n")
         response.headers["Content-Type"] = "application/json"
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response
+
+    def _loggable(self, target: str, headers: Headers) -> str:
+        """The request target as the mock logs it: a known route and known parameters only, and
+        no value that is or may be a credential (a client may put its key anywhere, even in the
+        path or ``model``)."""
+        try:
+            split = urlsplit(target)
+            query = parse_qs(split.query)
+        except ValueError:
+            return "<unparsable request target>"
+        path = split.path.rstrip("/")
+        route = path if path in _ROUTES else "<other path>"
+        presented = _credential(headers, {k: v[-1] for k, v in query.items()})
+        secrets = [s for s in (self.require_key, presented) if s]
+        params = [
+            f"{name}={value if _plain_name(value, secrets) else MASK}"
+            for name, values in query.items()
+            if name in _LOGGED_PARAMS
+            for value in values[-1:]
+        ]
+        return route + ("?" + "&".join(params) if params else "")
 
     async def _process_request(
         self, connection: ServerConnection, request: Request
@@ -502,7 +591,7 @@ class MockServer:
         self._pending[connection] = _Handshake(
             dialect=dialect,
             model=model,
-            path=redact_url(request.path),
+            path=self._loggable(request.path, request.headers),
             fatal=fatal,
             headers=extra,
         )
@@ -564,9 +653,9 @@ class MockServer:
                 record.ended_at = time.time()
                 record.close_code = _close_code(ws)
                 if validator is not None:
-                    record.client_violations = [
-                        v for v in validator.violations if v.side == "client"
-                    ]
+                    client = [v for v in validator.violations if v.side == "client"]
+                    record.client_violations = client[:_SESSION_VIOLATIONS_CAP]
+                    record.client_violations_dropped = len(client) - len(record.client_violations)
                 if self.on_session_end is not None:
                     self.on_session_end(record)
         except ConnectionClosed:
@@ -591,7 +680,7 @@ class MockServer:
             },
         }
         if self.on_reject is not None:
-            self.on_reject(f"rejected {hs.path} error {code} close {close_code}")
+            self.on_reject(redact_text(f"rejected {hs.path} error {code} close {close_code}"))
         await ws.send(orjson.dumps(event), text=True)
         await ws.close(close_code, f"invalid_request_error.{code}")
 
@@ -605,6 +694,7 @@ class MockServer:
         waker: _Waker,
     ) -> None:
         loop = asyncio.get_running_loop()
+        invalid = 0
         try:
             while True:
                 try:
@@ -620,18 +710,44 @@ class MockServer:
                     event = parsed if isinstance(parsed, dict) else None
                 except orjson.JSONDecodeError:
                     pass
+                audio_bytes: int | None = None
                 if event is None:
-                    raw = bytes(message).decode("utf-8", "replace")
-                logged = orjson.dumps(
-                    _elided(event) if event is not None else {"unparsed": raw[:200]}
-                )
+                    invalid += 1
+                    raw = bytes(message[:200]).decode("utf-8", "replace")
+                    logged = orjson.dumps({"unparsed": raw})
+                    checked = None
+                else:
+                    checked = event
+                    audio = event.get("audio")
+                    if isinstance(audio, str) and event.get("type") in _APPEND_TYPES:
+                        # the one base64 check of this append, shared with the behaviour
+                        audio_bytes = b64_decoded_length(audio)
+                        elided = {**event, "audio": {"elided": True, "chars": len(audio)}}
+                        logged = orjson.dumps(elided)
+                        # The validator sizes an elided append as chars // 4 * 3: exact when the
+                        # base64 has no padding (any multiple of 3 bytes, as every 100 ms of
+                        # PCM16 is); otherwise it checks the text itself.
+                        if audio_bytes is not None and audio_bytes % 3 == 0:
+                            checked = elided
+                    else:
+                        logged = orjson.dumps(event)
                 with self._lock:
                     self._received.append(logged)
-                if len(record.received_raw) < _SESSION_RECEIVED_CAP:
+                if (
+                    len(record.received_raw) < _SESSION_RECEIVED_CAP
+                    and record.received_bytes < _SESSION_RECEIVED_BYTES
+                ):
                     record.received_raw.append(logged)
-                if validator is not None and event is not None:
-                    validator.client_event(event)
-                session.receive(event, now, raw=raw)
+                    record.received_bytes += len(logged)
+                if validator is not None and checked is not None:
+                    validator.client_event(checked)
+                session.receive(event, now, raw=raw, audio_bytes=audio_bytes)
+                if invalid > MAX_INVALID_FRAMES:
+                    await ws.close(1008, "too many invalid client events")
+                    return
+                if session.backlog > MAX_BACKLOG:
+                    await ws.close(1008, "client is not reading its events")
+                    return
                 # Wake the sender only when this event made something due sooner than it will
                 # wake anyway: most appends produce nothing, and a wake-up costs a task switch.
                 deadline = session.next_deadline()
@@ -710,14 +826,23 @@ class _Waker:
         self.armed = -math.inf
 
 
-def _elided(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The event for the received log: audio replaced by its length (no hash, unlike recordings:
-    the log is for tests and the session line, and hashing 6 KB per append is the costliest part
-    of logging it)."""
-    audio = event.get("audio")
-    if isinstance(audio, str) and str(event.get("type", "")).endswith("append"):
-        return {**event, "audio": {"elided": True, "chars": len(audio)}}
-    return event
+_APPEND_TYPES = frozenset({"input_audio_buffer.append", "session.input_audio_buffer.append"})
+
+
+_ROUTES = ("/v1/realtime", "/openai/realtime", "/openai/v1/realtime")
+_LOGGED_PARAMS = frozenset({"model", "deployment", "api-version", "intent"})
+_NAME = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A model or deployment name is words joined by separators; a key is one long run.
+_KEY_LIKE = re.compile(r"[A-Za-z0-9]{20,}")
+
+
+def _plain_name(value: str, secrets: Iterable[str]) -> bool:
+    """Whether a parameter value is safe to log: name-shaped and no credential in it."""
+    if not _NAME.fullmatch(value) or _KEY_LIKE.search(value):
+        return False
+    if redact_text(value) != value:
+        return False
+    return not any(secret in value or value in secret for secret in secrets)
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:

@@ -3,7 +3,8 @@
 The mock answers with the bundled speech samples (:mod:`realtime_harness.media.samples`), so a
 client receives real PCM16 speech and a transcript that is really what is spoken. The same
 samples let the mock "transcribe" input: committed audio that contains a sample is transcribed
-as that sample's text, anything else as a fixed placeholder.
+as that sample's text, anything else as a fixed placeholder. Pure: the server loads the samples
+(:func:`realtime_harness.mock.server.default_voices`) and hands them to the sessions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PLACEHOLDER_TRANSCRIPT", "Voice", "default_voices", "match_transcript", "tone_voice"]
+__all__ = ["PLACEHOLDER_TRANSCRIPT", "Voice", "match_transcript", "tone_voice"]
 
 #: Transcript of committed audio that matches no bundled sample.
 PLACEHOLDER_TRANSCRIPT = "Hello, this is a test of the realtime API."
@@ -53,25 +54,6 @@ def tone_voice(seconds: float = 1.0, text: str = "Beep.") -> Voice:
     t = np.arange(int(24_000 * seconds)) / 24_000
     pcm = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
     return Voice("tone", text, pcm)
-
-
-@functools.cache
-def default_voices() -> tuple[Voice, ...]:
-    """The bundled samples as voices (loaded once); a tone when no sample can be loaded."""
-    voices: list[Voice] = []
-    try:
-        from realtime_harness.media.samples import list_samples
-
-        for sample in list_samples():
-            try:
-                pcm = sample.pcm16()
-            except Exception:  # noqa: S112  # a broken sample must not stop the server
-                continue
-            if sample.text and pcm:
-                voices.append(Voice(sample.name, sample.text, pcm))
-    except Exception:  # noqa: S110  # samples missing: fall back to the tone
-        pass
-    return tuple(voices) or (tone_voice(),)
 
 
 def match_transcript(pcm: bytes, voices: Sequence[Voice]) -> str:

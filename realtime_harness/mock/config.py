@@ -1,0 +1,68 @@
+"""How a mock session behaves: the latency model and the per-session configuration (pure data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from realtime_harness.mock.voices import Voice
+from realtime_harness.protocol.dialects import Dialect
+
+__all__ = ["BehaviourConfig", "Latency"]
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """The latency model, in seconds; every random part comes from the session's seeded rng.
+
+    Args:
+        response_s: ``response.create`` (or a VAD commit) to ``response.created``.
+        first_delta_s: ``response.created`` to the first delta.
+        speed: output pacing: 1.0 streams audio in real time (100 ms of audio per 100 ms),
+            2.0 twice as fast, 0 sends the whole response at once (tests).
+        jitter_s: each delta is late by a uniform random 0…jitter_s (order is kept).
+        reply_s: any other reply (``session.updated``, ``committed``…).
+        chunk_ms: audio per ``*.audio.delta``.
+        text_interval_ms: spacing of text deltas at speed 1.
+        rate_limits_after_s: GA sends ``rate_limits.updated`` this long after ``response.done``.
+    """
+
+    response_s: float = 0.05
+    first_delta_s: float = 0.25
+    speed: float = 1.0
+    jitter_s: float = 0.0
+    reply_s: float = 0.0
+    chunk_ms: int = 100
+    text_interval_ms: int = 50
+    rate_limits_after_s: float = 0.043
+
+    @classmethod
+    def fast(cls, hold_s: float = 0.0) -> Latency:
+        """For tests: each response is sent at once, ``hold_s`` after ``response.created``.
+
+        With the default 0 a response is over before the client can act on it. A small
+        ``hold_s`` (0.05) keeps it *active* for a moment, as a real one always is, so that a second
+        ``response.create``, a ``response.cancel`` or VAD barge-in sent right after still races it.
+        """
+        return cls(response_s=0.0, first_delta_s=hold_s, speed=0.0, rate_limits_after_s=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourConfig:
+    """How a mock session behaves.
+
+    Args:
+        dialect: event names and session shape.
+        model: the model named in the session (the URL's model wins when the server has one).
+        latency: the latency model.
+        max_session_s: ``session_expired`` and close after this long (real: 3600).
+        voices: what responses say. The server loads the bundled samples and passes them in;
+            the behaviour itself reads no files (None: a synthetic tone).
+        reply_voice: always answer with this voice's name (None: chosen as ``choose_voice`` says).
+    """
+
+    dialect: Dialect = Dialect.GA
+    model: str = "gpt-realtime"
+    latency: Latency = field(default_factory=Latency)
+    max_session_s: float = 3600.0
+    voices: tuple[Voice, ...] | None = None
+    reply_voice: str | None = None
