@@ -1,6 +1,6 @@
 """Helpers for tests: build documented server-event sequences in either dialect.
 
-:class:`TraceBuilder` writes the sequences of ``realtime-protocol.md`` §3 (session start,
+:class:`TraceBuilder` writes the documented server-event sequences (session start,
 audio/text/function-call responses, cancellation, failure, manual and VAD input turns) with
 deterministic ids, so a test can state a rule by building a valid stream and breaking one thing::
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import itertools
-from typing import Any, Literal
+from typing import Any
 
 from realtime_harness.protocol.dialects import Dialect, to_dialect
+from realtime_harness.protocol.grammar import ResponseGrammar, ResponseKind, ResponseShape
 
 __all__ = ["TraceBuilder"]
 
-ResponseKind = Literal["audio", "text", "function_call"]
 Event = dict[str, Any]
 
 
@@ -52,7 +52,7 @@ class TraceBuilder:
 
     # --- session -------------------------------------------------------------------------------
     def session(self, *, vad: bool = True) -> dict[str, Any]:
-        """The default session object of the dialect (protocol §2.4 observed shapes)."""
+        """The default session object of the dialect (the shapes observed on the wire)."""
         turn = (
             {
                 "type": "server_vad",
@@ -183,20 +183,28 @@ class TraceBuilder:
         response_id: str | None = None,
         audio_bytes: int = 4800,
     ) -> list[Event]:
-        """A whole response cycle of §3.2 / §3.5 in the dialect's names.
+        """A whole response cycle in the dialect's names, as the protocol grammar lays it out
+        (:mod:`realtime_harness.protocol.grammar`, which the mock server uses too).
 
         ``status`` other than ``completed`` closes the item as ``incomplete`` (cancel, failure).
         """
         rid = response_id or self.new_id("resp")
         item_id = self.new_id("item")
-        events: list[Event] = [
-            self.event("response.created", response=self.response_object(rid, "in_progress", []))
-        ]
-        pieces = _split(text, deltas)
+        call_id = self.new_id("call") if kind == "function_call" else ""
+        grammar = ResponseGrammar(
+            self.dialect,
+            ResponseShape(
+                kind=kind,
+                response_id=rid,
+                item_id=item_id,
+                previous_item_id=self.last_item_id,
+                call_id=call_id,
+                name="get_weather",
+            ),
+        )
         item_status = "completed" if status == "completed" else "incomplete"
-        base = {"response_id": rid, "output_index": 0}
+        steps = [grammar.created(self.response_object(rid, "in_progress", []))]
         if kind == "function_call":
-            call_id = self.new_id("call")
             arguments = '{"city": "Paris"}'
             item: dict[str, Any] = {
                 "id": item_id,
@@ -206,30 +214,11 @@ class TraceBuilder:
                 "name": "get_weather",
                 "arguments": "",
             }
-            events.append(self.event("response.output_item.added", **base, item=item))
-            events.extend(self.conversation_item(item, self.last_item_id)[:1])
-            for piece in _split(arguments, deltas):
-                events.append(
-                    self.event(
-                        "response.function_call_arguments.delta",
-                        **base,
-                        item_id=item_id,
-                        call_id=call_id,
-                        delta=piece,
-                    )
-                )
-            events.append(
-                self.event(
-                    "response.function_call_arguments.done",
-                    **base,
-                    item_id=item_id,
-                    call_id=call_id,
-                    name="get_weather",
-                    arguments=arguments,
-                )
-            )
+            steps += grammar.item_added(item)
+            steps += [grammar.delta(piece) for piece in _split(arguments, deltas)]
             final = {**item, "status": item_status, "arguments": arguments}
         else:
+            arguments = ""
             part_type = "audio" if kind == "audio" else "text"
             content_type = part_type if self.dialect is Dialect.BETA else f"output_{part_type}"
             item = {
@@ -240,51 +229,29 @@ class TraceBuilder:
                 "role": "assistant",
                 "content": [],
             }
-            events.append(self.event("response.output_item.added", **base, item=item))
-            events.extend(self.conversation_item(item, self.last_item_id)[:1])
-            ids = {**base, "item_id": item_id, "content_index": 0}
-            empty_part = (
-                {"type": "audio", "transcript": ""}
-                if kind == "audio"
-                else {"type": "text", "text": ""}
-            )
-            events.append(self.event("response.content_part.added", **ids, part=empty_part))
-            if kind == "audio":
-                chunk = base64.b64encode(bytes(audio_bytes)).decode()
-                for piece in pieces:
-                    events.append(self.event("response.output_audio.delta", **ids, delta=chunk))
-                    events.append(
-                        self.event("response.output_audio_transcript.delta", **ids, delta=piece)
-                    )
-                events.append(self.event("response.output_audio.done", **ids))
-                events.append(
-                    self.event("response.output_audio_transcript.done", **ids, transcript=text)
-                )
-                final_part = {"type": "audio", "transcript": text}
-            else:
-                for piece in pieces:
-                    events.append(self.event("response.output_text.delta", **ids, delta=piece))
-                events.append(self.event("response.output_text.done", **ids, text=text))
-                final_part = {"type": "text", "text": text}
-            events.append(self.event("response.content_part.done", **ids, part=final_part))
+            steps += grammar.item_added(item)
+            steps += grammar.part_added()
+            chunk = base64.b64encode(bytes(audio_bytes)).decode() if kind == "audio" else ""
+            for piece in _split(text, deltas):
+                if kind == "audio":
+                    steps += [grammar.delta(chunk), grammar.transcript_delta(piece)]
+                else:
+                    steps.append(grammar.delta(piece))
             content = (
                 {"type": content_type, "transcript": text}
                 if kind == "audio"
                 else {"type": content_type, "text": text}
             )
             final = {**item, "status": item_status, "content": [content]}
-        if self.dialect is Dialect.GA:
-            events.append(
-                self.event("conversation.item.done", previous_item_id=self.last_item_id, item=final)
-            )
-        events.append(self.event("response.output_item.done", **base, item=final))
-        events.append(
-            self.event(
-                "response.done", response=self.response_object(rid, status, [final], details)
-            )
+        steps += grammar.closing(
+            grammar.parts,
+            text=text,
+            arguments=arguments,
+            item=lambda: final,
+            response=lambda output: self.response_object(rid, status, output, details),
         )
         self.last_item_id = item_id
-        return events
+        return [{"type": step.type, "event_id": self.event_id(), **step.fields} for step in steps]
 
     def empty_response(self, *, reason: str = "turn_detected") -> list[Event]:
         """A response cancelled before any output: created, then done with ``output: []``."""

@@ -29,7 +29,7 @@ A fault spec is one readable string, ``KIND[:key=value[,key=value…]]``, for ex
 ``code``
     close code for ``close`` (default 1011).
 
-Kinds (the protocol reference's §1.4, §4.2, §7 failure modes):
+Kinds (failure modes the real services show):
 
 =================  =================================================================================
 ``server_error``   ``response.done`` with ``status: failed``, ``error.type: server_error`` and the

@@ -7,9 +7,10 @@ reader task feeds client events to the behaviour and one sender task performs th
 the behaviour's absolute schedule (no drift: a late wake-up sends what is due and sleeps until the
 next due time, never "interval after the last send").
 
-Handshakes follow the real services (protocol §1.1, §1.4): the four URL forms, the matching
-credentials, Azure's HTTP 401/400/429 and response headers, and the errors-then-close of OpenAI
-(``invalid_api_key`` 3000, ``beta_api_shape_disabled``/``missing_model``/``invalid_model`` 4000).
+Handshakes follow the real services (OpenAI and Azure OpenAI Realtime API references): the four
+URL forms, the matching credentials, Azure's HTTP 401/400/429 and response headers, and the
+errors-then-close of OpenAI (``invalid_api_key`` 3000, ``beta_api_shape_disabled``/
+``missing_model``/``invalid_model`` 4000).
 
 Dialect by path: ``/openai/realtime`` (Azure preview) is always beta, ``/openai/v1/realtime``
 (Azure GA) always GA, and ``/v1/realtime`` (OpenAI) serves the server's ``dialect``.
@@ -73,7 +74,7 @@ __all__ = ["MockServer", "SessionLike", "SessionLog", "default_voices", "tune_gc
 
 log = logging.getLogger("realtime_harness.mock")
 
-#: Server frames can be large (3.4 MB seen, §1.5); accept client frames up to 16 MiB as well.
+#: Server frames can be large (3.4 MB seen on the wire); accept client frames up to 16 MiB as well.
 MAX_FRAME = 16 * 1024 * 1024
 #: Model names that are not realtime-capable (an Azure deployment of such a model answers 400).
 _NOT_REALTIME = ("whisper", "transcribe", "tts", "embedding", "dall-e")
@@ -168,7 +169,7 @@ class SessionLog:
     path: str
     started_at: float
     # Kept serialised: bytes are invisible to the garbage collector, whose full passes otherwise
-    # grow with every logged event and stall every session (perf-limits §1b; see bench_mock.py).
+    # grow with every logged event and stall every session (see scripts/bench_mock.py).
     received_raw: list[bytes] = field(default_factory=list, repr=False)
     received_bytes: int = field(default=0, repr=False)
     client_violations: list[Violation] = field(default_factory=list)
@@ -368,7 +369,7 @@ class MockServer:
             self._handler,
             self.host,
             self.port,
-            compression=None,  # permessage-deflate costs ~10x CPU (perf-limits §1); OpenAI has none
+            compression=None,  # permessage-deflate costs ~10x CPU; OpenAI has none
             max_size=MAX_FRAME,
             process_request=self._process_request,
             process_response=self._process_response,
@@ -504,7 +505,7 @@ class MockServer:
         extra: dict[str, str] = {}
         request_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
         if azure:
-            # Azure answers carry these ids, the same value in both (protocol §1.3)
+            # Azure answers carry these ids, the same value in both
             extra = {
                 "apim-request-id": request_id,
                 "x-request-id": request_id,
@@ -573,7 +574,7 @@ class MockServer:
                 )
         if model and any(word in model.lower() for word in _NOT_REALTIME):
             if azure:
-                # "OpperationNotSupported" (sic) is the code Azure really sends (protocol §1.4)
+                # "OpperationNotSupported" (sic) is the code Azure really sends
                 return self._reject(
                     connection,
                     400,
@@ -846,7 +847,7 @@ def _plain_name(value: str, secrets: Iterable[str]) -> bool:
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
-    # Browsers authenticate with subprotocols; the server answers "realtime" (§1.1)
+    # Browsers authenticate with subprotocols; the server answers "realtime"
     return "realtime" if "realtime" in offered else None
 
 

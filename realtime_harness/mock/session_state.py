@@ -1,10 +1,10 @@
 """The mock's session configuration: the dialects' default sessions and ``session.update`` checks.
 
-Sans-I/O. The default sessions copy the shapes observed on the wire (protocol §2.4): server VAD
+Sans-I/O. The default sessions copy the shapes observed on the wire: server VAD
 on with 200 ms of silence, ``expires_at``, ``tracing``/``prompt``/``include`` as explicit nulls in
-GA. An update is partial, checked as a whole, and rejected as a whole with the documented codes
-(§4.5): ``unknown_parameter``, ``missing_required_parameter`` (GA ``session.type``),
-``invalid_value``, ``invalid_type`` and the range codes.
+GA. An update is partial, checked as a whole, and rejected as a whole with the codes of the OpenAI
+Realtime API reference: ``unknown_parameter``, ``missing_required_parameter`` (GA
+``session.type``), ``invalid_value``, ``invalid_type`` and the range codes.
 """
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ def apply_update(dialect: Dialect, session: Mapping[str, Any], update: object) -
     else:
         _check(_BETA_SCHEMA, update, "session")
     result = copy.deepcopy(dict(session))
-    # model is fixed by the URL; an update naming it is accepted and ignored (§2.1)
+    # model is fixed by the URL; an update naming it is accepted and ignored
     _merge(result, {k: v for k, v in update.items() if k != "model"})
     return result
 

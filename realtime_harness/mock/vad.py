@@ -2,7 +2,7 @@
 
 Sans-I/O and incremental: feed it PCM16 as it is appended, it reports speech starts and stops in
 *appended-audio time* (milliseconds since the session's first append), which is how the real
-``audio_start_ms`` / ``audio_end_ms`` are counted (protocol §3.3, §5). ``audio_start_ms`` has the
+``audio_start_ms`` / ``audio_end_ms`` are counted. ``audio_start_ms`` has the
 prefix padding taken off; ``audio_end_ms`` includes the silence window, as observed on the wire.
 
 The detector is deliberately simple (frame RMS against a level derived from ``threshold``): the

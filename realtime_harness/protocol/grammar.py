@@ -103,6 +103,13 @@ class ResponseGrammar:
         else:
             self.delta_ids["content_index"] = 0
 
+    @property
+    def parts(self) -> frozenset[Part]:
+        """Every part this response opens (a function call has no content part)."""
+        if self.shape.kind == "function_call":
+            return frozenset({Part.RESPONSE, Part.ITEM, Part.STREAM})
+        return frozenset(Part)
+
     # --- opening --------------------------------------------------------------------------------
 
     def created(self, response: dict[str, Any]) -> Step:
@@ -214,7 +221,7 @@ class ResponseGrammar:
                         closes=Part.STREAM,
                     )
                 )
-        if Part.CONTENT in open_parts:
+        if Part.CONTENT in open_parts and kind != "function_call":
             steps.append(
                 Step(
                     "response.content_part.done",
