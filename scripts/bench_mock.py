@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Capacity of the mock server: concurrent real-time sessions one mock process feeds on time.
 
-Method (``perf-limits.md`` §1b and §5): the server and the client run in separate processes, each
+Method: the server and the client run in separate processes, each
 pinned to its own core when the machine has two. Every session streams 100 ms input appends on an
 absolute 100 ms schedule and asks for a new response as soon as the last one is done, so the
 server streams audio at 1x (a 100 ms delta every 100 ms, with transcript deltas) for the whole
@@ -14,12 +14,16 @@ Baseline, measured in the same run: a minimal paced echo server on the same ``we
 every 100 ms on an absolute schedule. Both servers run with the CLI's garbage-collector settings
 (``tune_gc_for_serving``) and are driven by the same client.
 
-For each server the load doubles from ``--start`` until a level fails, then one bisection step
-refines it. With ``--rounds 2`` the servers alternate twice and each keeps its best round, which
-evens out the drift of a shared host. Prints each level, the two capacities and their ratio (goal:
-mock >= 0.5 x baseline). Runtime: about 70 s with the defaults, 140 s with ``--rounds 2``.
+For each server the load doubles from ``--start`` until a level fails, then bisection narrows the
+bracket to ``--precision`` (5 %). Each level is judged on a ``--measure`` window (4 s) after a
+warm-up. The servers alternate over ``--rounds`` (2; the first server of each round alternates
+too), later rounds searching around the first round's result with finer steps, so both servers
+are judged under the same drifting conditions of a shared host. The whole run stays within
+``--budget`` seconds (240; the search stops refining when its share is spent). Prints each level,
+each round's capacities and ratio, and the ratio of the best of each (goal: mock >= 0.7 x
+baseline).
 
-    python scripts/bench_mock.py [--start 200] [--max 1600] [--rounds 1] [--measure 2]
+    python scripts/bench_mock.py [--start 400] [--max 4000] [--rounds 2] [--measure 4]
 """
 
 from __future__ import annotations
@@ -243,43 +247,73 @@ def run_level(
     return result
 
 
-def capacity(kind: str, args: argparse.Namespace) -> tuple[int, list[dict[str, Any]]]:
+def _report(kind: str, result: dict[str, Any]) -> None:
+    print(
+        f"  {kind:8s} sessions={result['n']:5d} p99={result['p99_ms']:7.2f} ms "
+        f"p50={result.get('p50_ms', float('nan')):6.2f} ms "
+        f"max={result.get('max_ms', float('nan')):7.1f} ms "
+        f"sends={result.get('sends', 0):7d} connected={result.get('connected', 0)} "
+        f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}",
+        flush=True,
+    )
+
+
+def capacity(
+    kind: str, guess: int, step: float, args: argparse.Namespace, deadline: float
+) -> tuple[int, int | None]:
+    """The most sessions that pass, found by bracketing from ``guess`` (multiplying or dividing
+    by ``step``) and then bisecting until the bracket is within ``--precision``.
+
+    Returns (highest passing level, lowest failing level or None when ``--max`` passed).
+    """
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=server_main, args=(kind, child, 0))
     server.start()
     url = parent.recv()
-    levels: list[dict[str, Any]] = []
-    try:
-        n, passed, failed = args.start, 0, 0
-        while n <= args.max:
+    results: dict[int, bool] = {}
+
+    def ok(n: int) -> bool:
+        if n not in results:
             result = run_level(kind, url, parent, n, args)
-            levels.append(result)
-            print(
-                f"  {kind:8s} sessions={n:5d} p99={result['p99_ms']:7.2f} ms "
-                f"p50={result.get('p50_ms', float('nan')):6.2f} ms "
-                f"max={result.get('max_ms', float('nan')):7.1f} ms "
-                f"sends={result.get('sends', 0):7d} connected={result.get('connected', 0)} "
-                f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}",
-                flush=True,
-            )
-            if not result["ok"]:
+            _report(kind, result)
+            results[n] = bool(result["ok"])
+        return results[n]
+
+    try:
+        guess = max(1, min(guess, args.max))
+        passed: int = 0
+        failed: int | None = None
+        if ok(guess):
+            passed = guess
+            while passed < args.max and time.monotonic() < deadline:
+                n = min(args.max, max(passed + 1, int(passed * step)))
+                if ok(n):
+                    passed = n
+                else:
+                    failed = n
+                    break
+        else:
+            failed = guess
+            while failed > args.min and time.monotonic() < deadline:
+                n = max(args.min, int(failed / step))
+                if ok(n):
+                    passed = n
+                    break
                 failed = n
-                break
-            passed = n
-            n = args.max if n < args.max < n * 2 else n * 2
-        if failed and passed:
+        # bisect the bracket to the precision asked (±5 % by default)
+        while (
+            failed is not None
+            and passed
+            and failed - passed > max(1, passed * args.precision)
+            and time.monotonic() < deadline
+        ):
             middle = (passed + failed) // 2
-            result = run_level(kind, url, parent, middle, args)
-            levels.append(result)
-            print(
-                f"  {kind:8s} sessions={middle:5d} p99={result['p99_ms']:7.2f} ms "
-                f"{'PASS' if result['ok'] else 'FAIL'}",
-                flush=True,
-            )
-            if result["ok"]:
+            if ok(middle):
                 passed = middle
-        return passed, levels
+            else:
+                failed = middle
+        return passed, failed
     finally:
         parent.send("stop")
         server.join(timeout=10)
@@ -291,41 +325,60 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--start", type=int, default=200, help="first load level (sessions)")
+    parser.add_argument("--start", type=int, default=400, help="first load level (sessions)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server")
+    parser.add_argument("--min", type=int, default=50, help="lowest load level tried")
+    parser.add_argument("--max", type=int, default=4000, help="highest load level tried")
+    parser.add_argument("--measure", type=float, default=4.0, help="seconds measured per level")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     parser.add_argument(
-        "--rounds",
-        type=int,
-        default=1,
-        help="alternating rounds per server (2: steadier, ~2.3 min)",
+        "--precision", type=float, default=0.05, help="bisect until the bracket is this close"
     )
-    parser.add_argument("--max", type=int, default=1600, help="highest load level tried")
-    parser.add_argument("--measure", type=float, default=2.0, help="seconds measured per level")
-    parser.add_argument("--warmup", type=float, default=0.75, help="seconds before measuring")
+    parser.add_argument(
+        "--budget", type=float, default=240.0, help="stop refining after this many seconds"
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(
         f"python {sys.version.split()[0]}, {cores} cores, server pinned to cpu 0, client to cpu 1;"
-        f" pass = all connected and p99 send lateness <= {P99_LIMIT_MS:g} ms"
+        f" pass = all connected and p99 send lateness <= {P99_LIMIT_MS:g} ms over "
+        f"{args.measure:g} s; bisection to ±{args.precision:.0%}"
     )
     started = time.monotonic()
-    # This machine's throughput drifts between runs (shared host): alternate the two servers and
-    # keep each one's best round, so both are judged under the same conditions.
-    best = {"echo": 0, "mock": 0}
+    titles = {
+        "echo": "baseline: minimal paced echo server (websockets, no compression)",
+        "mock": "mock: MockServer (behaviour, validator, logs), 1x audio, full duplex",
+    }
+    found: dict[str, list[int]] = {"echo": [], "mock": []}
+    ratios: list[float] = []
     for round_no in range(1, args.rounds + 1):
-        for kind, title in (
-            ("echo", "baseline: minimal paced echo server (websockets, no compression)"),
-            ("mock", "mock: MockServer (behaviour, validator, logs), 1x audio, full duplex"),
-        ):
-            print(f"round {round_no} {title}", flush=True)
-            # later rounds start one doubling below the best so far: the low levels always pass
-            start = max(args.start, best[kind] // 2)
-            found, _ = capacity(kind, argparse.Namespace(**{**vars(args), "start": start}))
-            best[kind] = max(best[kind], found)
-    baseline, mock = best["echo"], best["mock"]
+        # alternate which server goes first: the host's drift then favours neither
+        order = ("echo", "mock") if round_no % 2 else ("mock", "echo")
+        this_round: dict[str, int] = {}
+        for index, kind in enumerate(order):
+            # each server's share of what is left of the budget, so the last search still runs
+            searches_left = (args.rounds - round_no) * 2 + (2 - index)
+            share = (args.budget - (time.monotonic() - started)) / searches_left
+            deadline = time.monotonic() + max(share, 0.0)
+            print(f"round {round_no} {titles[kind]}", flush=True)
+            if found[kind]:
+                # later rounds start where the first one ended, with finer steps
+                passed, failed = capacity(kind, found[kind][0], 1.25, args, deadline)
+            else:
+                passed, failed = capacity(kind, args.start, 2.0, args, deadline)
+            bracket = f"passes {passed}, fails {failed}" if failed else f"passes {passed} (max)"
+            print(f"  {kind} round {round_no}: {bracket}", flush=True)
+            found[kind].append(passed)
+            this_round[kind] = passed
+        if this_round["echo"]:
+            ratios.append(this_round["mock"] / this_round["echo"])
+            print(f"round {round_no} ratio mock/echo: {ratios[-1]:.2f}", flush=True)
+    baseline, mock = max(found["echo"]), max(found["mock"])
     ratio = mock / baseline if baseline else float("nan")
-    print(f"baseline capacity (best of {args.rounds}): {baseline} sessions")
-    print(f"mock capacity (best of {args.rounds}):     {mock} sessions")
-    print(f"ratio mock/baseline: {ratio:.2f} (goal >= 0.5)")
+    print(f"baseline capacity (best of {args.rounds}): {baseline} sessions {found['echo']}")
+    print(f"mock capacity (best of {args.rounds}):     {mock} sessions {found['mock']}")
+    print(f"per-round ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"ratio mock/baseline (best of each): {ratio:.2f} (goal >= 0.7)")
     print(f"runtime: {time.monotonic() - started:.0f} s")
 
 
