@@ -4,32 +4,112 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import os
+import queue
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from realtime_harness.cli._app import app, fail, one_line_errors
-from realtime_harness.mock.behaviour import Latency
-from realtime_harness.mock.faults import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
+from realtime_harness.mock.config import Latency
+from realtime_harness.mock.fault_spec import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
 from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.redact import redact_text, register_secret
 
 __all__ = ["mock_server"]
 
 
-def _print_session(record: SessionLog) -> None:
-    print(record.summary(), flush=True)
+class _Lines:
+    """Session lines to stdout, written by a thread so the event loop never waits for a reader.
+
+    Nobody reading the pipe must not freeze the server (a blocking write in the loop stops every
+    session, and the signal handlers with it): lines queue up to a bound and the excess is
+    dropped. A closed stdout (``| head -1`` after the URL line) ends the output, not the server.
+    Every line is redacted, so the ``--require-key`` value never appears.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=limit)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="mock-server-stdout", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        try:
+            self._queue.put_nowait(redact_text(line))
+        except queue.Full:
+            self.dropped += 1
+
+    def session(self, record: SessionLog) -> None:
+        self.put(record.summary())
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds) and stop."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        broken = False
+        while True:
+            line = self._queue.get()
+            if line is None:
+                return
+            if broken:
+                continue
+            # os.write, not print: nothing is left in sys.stdout's buffer for the interpreter
+            # to flush (and block on, or fail on) at exit
+            broken = not _write_stdout(line + "\n")
 
 
-def _print_line(line: str) -> None:
-    print(line, flush=True)
+def _write_stdout(text: str) -> bool:
+    """Write to stdout unbuffered; False once stdout is gone (closed pipe, closed file)."""
+    data = text.encode("utf-8", "replace")
+    try:
+        fd = sys.stdout.fileno()
+        while data:
+            data = data[os.write(fd, data) :]
+    except (OSError, ValueError, AttributeError):
+        _discard_stdout()
+        return False
+    return True
 
 
-async def _serve(server: MockServer, stop_after: float | None) -> None:
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so nothing later (exit-time flush included) fails on it."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _check_host(host: str) -> str:
+    """The interface to bind, or a usage error: empty, or neither an IP address nor a name."""
+    name = host.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]  # [::1] as in a URL
+    if not name:
+        fail("--host is empty; give an interface such as 127.0.0.1, ::1 or localhost")
+    try:
+        ipaddress.ip_address(name)
+        return name
+    except ValueError:
+        pass
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        fail(f"--host {host!r} is not an IP address or a valid host name")
+    return name
+
+
+async def _serve(server: MockServer, stop_after: float | None, lines: _Lines) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -38,16 +118,18 @@ async def _serve(server: MockServer, stop_after: float | None) -> None:
             loop.add_signal_handler(signum, stop.set)
     try:
         await server.start()
-    except OSError as exc:
+    except (OSError, OverflowError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
         fail(
-            f"cannot listen on {server.host}:{server.port}: {exc.strerror or exc}; "
-            "choose another --port (0 picks a free one)",
+            f"cannot listen on {server.host}:{server.port}: {reason}; "
+            "choose another --host or --port (0 picks a free one)",
             Outcome.USAGE,
         )
     # This process only serves sessions: keep the collector's full passes short and rare.
     tune_gc_for_serving()
-    # The URL is the first line of output, flushed, so scripts can read it and connect.
-    print(server.url, flush=True)
+    # The URL is the first line of output, written at once, so scripts can read it and connect;
+    # if nobody can read it (stdout closed) the server still serves.
+    _write_stdout(server.url + "\n")
     try:
         if stop_after is None:
             await stop.wait()
@@ -56,12 +138,13 @@ async def _serve(server: MockServer, stop_after: float | None) -> None:
                 await asyncio.wait_for(stop.wait(), stop_after)
     finally:
         await server.stop()
+        lines.close()
 
 
 @app.command("mock-server")
 def mock_server(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one.")] = 0,
+    port: Annotated[int, typer.Option(help="Port to bind (0-65535); 0 picks a free one.")] = 0,
     dialect: Annotated[
         Dialect, typer.Option(help="Dialect served on /v1/realtime (Azure paths fix their own).")
     ] = Dialect.GA,
@@ -121,9 +204,19 @@ def mock_server(
     Serves /v1/realtime?model=… (OpenAI), /openai/realtime?api-version=…&deployment=… (Azure
     preview, beta dialect) and /openai/v1/realtime?model=… (Azure GA). Ctrl-C stops it (exit 0);
     a bad option or fault SPEC exits 2.
+
+    Answers speak one of the bundled samples: the one whose name the session's or response's
+    instructions mention (for example "long" for the 25-second sample), otherwise a short one
+    chosen with --seed.
     """
     with one_line_errors():
+        host = _check_host(host)
+        if not 0 <= port <= 65535:
+            fail(f"--port {port} is out of range; use 0-65535 (0 picks a free port)")
         specs: list[FaultSpec] = [parse_fault_spec(text) for text in fault or []]
+        # the key this server accepts is a secret: no line it prints may show it
+        register_secret(require_key)
+        lines = _Lines()
         if replay is not None and not replay.is_file():
             fail(f"replay file {replay} does not exist; pass a JSONL trace of server events")
         server = MockServer(
@@ -140,8 +233,7 @@ def mock_server(
             ledger_path=ledger,
             replay=replay,
             validate=True,
-            on_session_end=_print_session,
-            on_reject=_print_line,
+            on_session_end=lines.session,
+            on_reject=lines.put,
         )
-        asyncio.run(_serve(server, stop_after))
-    sys.stdout.flush()
+        asyncio.run(_serve(server, stop_after, lines))

@@ -92,6 +92,8 @@ _SESSION_VIOLATIONS_CAP = 100
 #: frames that are not JSON objects is closed with 1008 as well.
 MAX_BACKLOG = 10_000
 MAX_INVALID_FRAMES = 1_000
+_ABUSE_CLOSE_S = 1.0
+_INVALID_LOGGED = 20
 #: Pending connections the kernel queues before accept: a ramp of 1,000 connections per second
 #: overflows the default of 100 (the kernel caps it at ``net.core.somaxconn``).
 LISTEN_BACKLOG = 4096
@@ -652,7 +654,8 @@ class MockServer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
                 record.ended_at = time.time()
-                record.close_code = _close_code(ws)
+                # a code set while running is the one the server closed with (for abuse)
+                record.close_code = record.close_code or _close_code(ws)
                 if validator is not None:
                     client = [v for v in validator.violations if v.side == "client"]
                     record.client_violations = client[:_SESSION_VIOLATIONS_CAP]
@@ -732,22 +735,18 @@ class MockServer:
                             checked = elided
                     else:
                         logged = orjson.dumps(event)
-                with self._lock:
-                    self._received.append(logged)
-                if (
-                    len(record.received_raw) < _SESSION_RECEIVED_CAP
-                    and record.received_bytes < _SESSION_RECEIVED_BYTES
-                ):
-                    record.received_raw.append(logged)
-                    record.received_bytes += len(logged)
+                # An invalid-JSON flood is logged by its first frames only: thousands of small
+                # log entries from one client would pin the allocator's arenas long after it left.
+                if invalid <= _INVALID_LOGGED:
+                    self._log_received(record, logged)
                 if validator is not None and checked is not None:
                     validator.client_event(checked)
                 session.receive(event, now, raw=raw, audio_bytes=audio_bytes)
                 if invalid > MAX_INVALID_FRAMES:
-                    await ws.close(1008, "too many invalid client events")
+                    await _close_abusive(ws, record, "too many invalid client events")
                     return
                 if session.backlog > MAX_BACKLOG:
-                    await ws.close(1008, "client is not reading its events")
+                    await _close_abusive(ws, record, "client is not reading its events")
                     return
                 # Wake the sender only when this event made something due sooner than it will
                 # wake anyway: most appends produce nothing, and a wake-up costs a task switch.
@@ -756,6 +755,16 @@ class MockServer:
                     wake.set()
         finally:
             wake.set()
+
+    def _log_received(self, record: SessionLog, logged: bytes) -> None:
+        with self._lock:
+            self._received.append(logged)
+        if (
+            len(record.received_raw) < _SESSION_RECEIVED_CAP
+            and record.received_bytes < _SESSION_RECEIVED_BYTES
+        ):
+            record.received_raw.append(logged)
+            record.received_bytes += len(logged)
 
     async def _drive(
         self,
@@ -812,6 +821,18 @@ class MockServer:
             wake.clear()
             if timer is not None and (timer.cancelled() or timer.when() <= loop.time()):
                 timer = None
+
+
+async def _close_abusive(ws: ServerConnection, record: SessionLog, reason: str) -> None:
+    """Close 1008 a client that breaks the bounds, without waiting long for its close frame: a
+    client that does not read would hold the connection for the default 10 s."""
+    record.close_code = 1008
+    try:
+        # close() first waits for the write buffer to drain, which a non-reader never lets
+        # happen: bound the whole close, then drop the connection
+        await asyncio.wait_for(ws.close(1008, reason), _ABUSE_CLOSE_S)
+    except TimeoutError:
+        ws.transport.abort()
 
 
 def _fire(wake: asyncio.Event) -> None:
