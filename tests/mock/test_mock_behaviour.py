@@ -558,3 +558,136 @@ def test_speech_before_response_created_still_sends_created_first(dialect: Diale
     assert done["id"] == created
     assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
     assert check_events(seen, dialect).violations == []
+
+
+def _ga(**audio: object) -> dict[str, object]:
+    return {"type": "realtime", "audio": audio}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "updates", "path", "expected"),
+    [
+        (
+            Dialect.GA,
+            [_ga(input={"format": {"type": "audio/pcmu"}})],
+            ("audio", "input", "format"),
+            {"type": "audio/pcmu"},
+        ),
+        (
+            Dialect.GA,
+            [_ga(output={"format": {"type": "audio/pcma"}})],
+            ("audio", "output", "format"),
+            {"type": "audio/pcma"},
+        ),
+        (
+            Dialect.GA,
+            [
+                _ga(input={"format": {"type": "audio/pcmu"}}),
+                _ga(input={"format": {"type": "audio/pcm"}}),
+            ],
+            ("audio", "input", "format"),
+            {"type": "audio/pcm", "rate": 24000},
+        ),
+        (
+            Dialect.GA,
+            [
+                _ga(input={"transcription": {"model": "whisper-1", "language": "en"}}),
+                _ga(input={"transcription": {"model": "gpt-4o-transcribe"}}),
+            ],
+            ("audio", "input", "transcription"),
+            {"model": "gpt-4o-transcribe"},
+        ),
+        (
+            Dialect.GA,
+            [
+                _ga(input={"noise_reduction": {"type": "near_field"}}),
+                _ga(input={"noise_reduction": {}}),
+            ],
+            ("audio", "input", "noise_reduction"),
+            {},
+        ),
+        (
+            Dialect.GA,
+            [
+                _ga(input={"turn_detection": {"type": "server_vad", "threshold": 0.9}}),
+                _ga(input={"turn_detection": {"type": "server_vad", "silence_duration_ms": 300}}),
+            ],
+            ("audio", "input", "turn_detection", "threshold"),
+            0.5,
+        ),
+        (
+            Dialect.GA,
+            [
+                {"type": "realtime", "tracing": {"workflow_name": "a", "group_id": "g"}},
+                {"type": "realtime", "tracing": {"workflow_name": "b"}},
+            ],
+            ("tracing",),
+            {"workflow_name": "b"},
+        ),
+        (
+            Dialect.GA,
+            [_ga(input={"format": {"type": "audio/pcmu"}}), _ga(input={"turn_detection": None})],
+            ("audio", "input", "format"),
+            {"type": "audio/pcmu"},  # containers merge: a sibling's update keeps the format
+        ),
+        (
+            Dialect.BETA,
+            [
+                {"input_audio_transcription": {"model": "whisper-1", "language": "en"}},
+                {"input_audio_transcription": {"model": "gpt-4o-transcribe"}},
+            ],
+            ("input_audio_transcription",),
+            {"model": "gpt-4o-transcribe"},
+        ),
+        (
+            Dialect.BETA,
+            [
+                {"turn_detection": {"type": "server_vad", "threshold": 0.9}},
+                {"turn_detection": {"type": "server_vad", "silence_duration_ms": 300}},
+            ],
+            ("turn_detection", "threshold"),
+            0.5,
+        ),
+    ],
+)
+def test_nested_config_objects_are_replaced_whole_as_the_service_does(
+    dialect: Dialect, updates: list[dict[str, object]], path: tuple[str, ...], expected: object
+) -> None:
+    """An object in session.update replaces the old one (no stale rate, language or threshold);
+    only GA's containers (audio, input, output) merge member by member."""
+    b = behaviour(dialect)
+    events = run_all(b, [{"type": "session.update", "session": u} for u in updates])
+    value: object = by_type(events, "session.updated")[-1]["session"]
+    for key in path:
+        assert isinstance(value, dict)
+        value = value[key]
+    assert value == expected
+    assert check_events(events, dialect).outcome is Outcome.CLEAN
+
+
+def test_a_fresh_mock_answers_with_a_short_sample_unless_asked_for_a_long_one() -> None:
+    """With no reply voice set, answers speak a short sample (seeded); instructions that name a
+    sample ("long") or reply_voice choose it."""
+    import random
+
+    from realtime_harness.mock.session import choose_voice
+    from realtime_harness.mock.voices import Voice
+
+    voices = (
+        Voice("long", "A long story.", bytes(48_000 * 25)),
+        Voice("greeting", "Hello!", bytes(48_000 * 2)),
+        Voice("weather", "Sunny.", bytes(48_000 * 3)),
+    )
+    short = "Answer in one short sentence."
+    picked = {
+        choose_voice(voices, random.Random(seed), reply_voice=None, instructions=short).name
+        for seed in range(30)
+    }
+    assert picked == {"greeting", "weather"}
+    asked = "Tell me something long, please."
+    assert choose_voice(voices, random.Random(0), reply_voice=None, instructions=asked).name == (
+        "long"
+    )
+    assert choose_voice(voices, random.Random(0), reply_voice="long", instructions=None).name == (
+        "long"
+    )

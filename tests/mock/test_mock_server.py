@@ -355,3 +355,46 @@ def test_set_latency_applies_to_new_sessions_from_another_thread() -> None:
         events = asyncio.run(race(running.url))
     codes = [e["error"]["code"] for e in events if e["type"] == "error"]  # type: ignore[index]
     assert codes == ["conversation_already_has_active_response"]
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_line_names_the_status_once_and_no_key_from_path_or_model() -> None:
+    """`rejected … HTTP 401`, not `HTTP 401 401`; a key pasted into the path or the model, or
+    the server's own key, never appears in a line."""
+    lines: list[str] = []
+    secret = "0123456789abcdef0123456789abcdef"
+    async with server(require_key="sk-right-key-0000", on_reject=lines.append) as mock:
+        for path in (
+            f"/openai/v1/realtime?model={secret}",
+            f"/openai/v1/realtime/{secret}?model=d",
+        ):
+            with pytest.raises(InvalidStatus):
+                async with open_client(mock.url, path, {"api-key": "sk-right-key-0001"}):
+                    pass
+    assert len(lines) == 2
+    assert "HTTP 401" in lines[0]
+    assert "HTTP 401 401" not in lines[0]
+    assert "HTTP 404" in lines[1]
+    assert all(secret not in line and "sk-right" not in line for line in lines)
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_does_not_read_is_closed_1008(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events piling up for a client that never reads end its connection with 1008, and the
+    session log says so."""
+    import realtime_harness.mock.server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_BACKLOG", 200)
+    bad = orjson.dumps({"type": "conversation.item.retrieve", "item_id": "x" * 4000})
+    # the client's socket stops reading: the server's writes block at once
+    async with server() as mock, open_client(mock.url, max_queue=1) as ws:
+        ws.transport.pause_reading()
+        for _ in range(2000):
+            await ws.send(bad.decode())
+            if mock.sessions and mock.sessions[0].close_code is not None:
+                break
+        for _ in range(100):
+            if mock.sessions[0].ended_at is not None:
+                break
+            await asyncio.sleep(0.05)
+    assert mock.sessions[0].close_code == 1008
