@@ -281,7 +281,7 @@ def capacity(
         return results[n]
 
     try:
-        guess = max(1, min(guess, args.max))
+        guess = max(args.min, min(guess, args.max))
         passed: int = 0
         failed: int | None = None
         if ok(guess):
@@ -361,7 +361,7 @@ def main() -> None:
             share = (args.budget - (time.monotonic() - started)) / searches_left
             deadline = time.monotonic() + max(share, 0.0)
             print(f"round {round_no} {titles[kind]}", flush=True)
-            if found[kind]:
+            if found[kind] and found[kind][0] >= args.min:
                 # later rounds start where the first one ended, with finer steps
                 passed, failed = capacity(kind, found[kind][0], 1.25, args, deadline)
             else:
