@@ -42,6 +42,7 @@ from realtime_harness.mock.schedule import (
     is_delta,
 )
 from realtime_harness.mock.wire import Wire
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.grammar import Part
 
 __all__ = [
@@ -191,7 +192,7 @@ def _malformed(
     before, after = entries[:point], entries[point:]
     at = _at(before, after)
     event_id = ctx.wire.event_id()
-    text = '{"type":"response.output_audio.delta","event_id":"' + event_id + '","delta":"AAA'
+    text = f'{{"type":"{C.RESPONSE_OUTPUT_AUDIO_DELTA}","event_id":"{event_id}","delta":"AAA'
     return [*before, Perform(at, SendRaw(text, 0.0)), _note(fault, at, run, event_id), *after]
 
 

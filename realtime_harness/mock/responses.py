@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime_harness.mock import session_state as S
 from realtime_harness.mock.config import Latency
 from realtime_harness.mock.items import Conversation
 from realtime_harness.mock.schedule import (
@@ -34,6 +33,7 @@ from realtime_harness.mock.schedule import (
 )
 from realtime_harness.mock.voices import Voice
 from realtime_harness.mock.wire import Wire, audio_chunks, split_words
+from realtime_harness.protocol import session_config as S
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.grammar import (
     Part,

@@ -63,6 +63,7 @@ from realtime_harness.mock.schedule import (
 )
 from realtime_harness.mock.session import SessionBehaviour
 from realtime_harness.mock.voices import Voice, tone_voice
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol import codes
 from realtime_harness.protocol.audio import b64_decoded_length
 from realtime_harness.protocol.dialects import Dialect
@@ -673,7 +674,7 @@ class MockServer:
     async def _fatal(self, ws: ServerConnection, hs: _Handshake) -> None:
         code, message, close_code = hs.fatal or ("", "", 1000)
         event = {
-            "type": "error",
+            "type": C.ERROR,
             "event_id": new_id("event", self._rng),
             "error": {
                 "type": "invalid_request_error",
@@ -848,7 +849,7 @@ class _Waker:
         self.armed = -math.inf
 
 
-_APPEND_TYPES = frozenset({"input_audio_buffer.append", "session.input_audio_buffer.append"})
+_APPEND_TYPES = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
 
 
 _ROUTES = ("/v1/realtime", "/openai/realtime", "/openai/v1/realtime")

@@ -25,7 +25,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from realtime_harness.mock import session_state as S
 from realtime_harness.mock.config import BehaviourConfig, Latency
 from realtime_harness.mock.fault_spec import FaultPhase, FaultPlan
 from realtime_harness.mock.faults import TRANSFORMS, expiry
@@ -45,9 +44,11 @@ from realtime_harness.mock.schedule import (
     progress_after,
 )
 from realtime_harness.mock.voices import Voice, tone_voice
-from realtime_harness.mock.wire import EventIds, Wire, split_words
+from realtime_harness.mock.wire import Wire, split_words
+from realtime_harness.protocol import catalog as C
+from realtime_harness.protocol import session_config as S
 from realtime_harness.protocol.audio import b64_decoded_length
-from realtime_harness.protocol.ids import new_id
+from realtime_harness.protocol.ids import IdGenerator, new_id
 from realtime_harness.protocol.rules import LIVE_CLIENT_EVENT_TYPES
 
 __all__ = ["CLIENT_EVENT_TYPES", "LONG_ANSWER_S", "SessionBehaviour", "choose_voice"]
@@ -119,7 +120,8 @@ class SessionBehaviour:
         self.max_session_s = config.max_session_s
         self.faults = faults or FaultPlan()
         self.voices: tuple[Voice, ...] = config.voices or _fallback_voices()
-        self.wire = Wire(self.dialect, EventIds(rng))
+        # event ids from a counter (the hot path: one per event), other ids drawn from rng
+        self.wire = Wire(self.dialect, functools.partial(IdGenerator(rng), "event"))
         self.session_id = new_id("sess", rng)
         conversation_id = new_id("conv", rng)
         self.model = model or config.model
@@ -142,7 +144,7 @@ class SessionBehaviour:
         self._idle_token = 0
         self._configure_input()
         start: list[Entry] = [
-            Emit(now, self.wire.event("session.created", session=self._session_view()))
+            Emit(now, self.wire.event(C.SESSION_CREATED, session=self._session_view()))
         ]
         self.scheduler.push(self._with_faults(start, FaultPhase.SESSION))
         self.scheduler.push(expiry(self, now + config.max_session_s, None))
@@ -232,7 +234,7 @@ class SessionBehaviour:
         now = timer.at
         item_id = new_id("item", self.rng)
         event = self.wire.event(
-            "input_audio_buffer.timeout_triggered",
+            C.INPUT_AUDIO_BUFFER_TIMEOUT_TRIGGERED,
             audio_start_ms=int(timer.start_ms),
             audio_end_ms=int(self.input.position_ms),
             item_id=item_id,
@@ -315,7 +317,7 @@ class SessionBehaviour:
             self._configure_input()
         at = now + self.latency.reply_s
         entries: list[Entry] = [
-            Emit(at, self.wire.event("session.updated", session=self._session_view()))
+            Emit(at, self.wire.event(C.SESSION_UPDATED, session=self._session_view()))
         ]
         self.scheduler.push(self._with_faults(entries, FaultPhase.UPDATE))
 
@@ -348,7 +350,7 @@ class SessionBehaviour:
                 self._idle_token += 1
                 self._reply(
                     now,
-                    "input_audio_buffer.speech_started",
+                    C.INPUT_AUDIO_BUFFER_SPEECH_STARTED,
                     audio_start_ms=change.ms,
                     item_id=self._vad_item,
                 )
@@ -360,7 +362,7 @@ class SessionBehaviour:
                 self._vad_item = None
                 self._reply(
                     now,
-                    "input_audio_buffer.speech_stopped",
+                    C.INPUT_AUDIO_BUFFER_SPEECH_STOPPED,
                     audio_end_ms=change.ms,
                     item_id=item_id,
                 )
@@ -399,7 +401,7 @@ class SessionBehaviour:
             Emit(
                 at,
                 wire.event(
-                    "input_audio_buffer.committed", previous_item_id=previous, item_id=item_id
+                    C.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item_id
                 ),
             ),
             *(Emit(at, e) for e in wire.item_events(item, previous)),
@@ -413,7 +415,7 @@ class SessionBehaviour:
                     Emit(
                         at,
                         wire.event(
-                            "conversation.item.input_audio_transcription.delta",
+                            C.INPUT_TRANSCRIPTION_DELTA,
                             item_id=item_id,
                             content_index=0,
                             delta=piece,
@@ -425,7 +427,7 @@ class SessionBehaviour:
                 Emit(
                     at,
                     wire.event(
-                        "conversation.item.input_audio_transcription.completed",
+                        C.INPUT_TRANSCRIPTION_COMPLETED,
                         item_id=item_id,
                         content_index=0,
                         transcript=transcript,
@@ -438,7 +440,7 @@ class SessionBehaviour:
     def _on_clear(self, event: Mapping[str, Any], now: float, client_id: str | None) -> None:
         self.input.clear()
         self._vad_item = None
-        self._reply(now + self.latency.reply_s, "input_audio_buffer.cleared")
+        self._reply(now + self.latency.reply_s, C.INPUT_AUDIO_BUFFER_CLEARED)
 
     # --- conversation items -----------------------------------------------------------------------
 
@@ -453,11 +455,11 @@ class SessionBehaviour:
         self, event: Mapping[str, Any], now: float, client_id: str | None
     ) -> None:
         item = self.conversation.get(event.get("item_id"))
-        self._reply(now, "conversation.item.retrieved", item=item)
+        self._reply(now, C.CONVERSATION_ITEM_RETRIEVED, item=item)
 
     def _on_item_delete(self, event: Mapping[str, Any], now: float, client_id: str | None) -> None:
         item_id = self.conversation.delete(event.get("item_id"))
-        self._reply(now, "conversation.item.deleted", item_id=item_id)
+        self._reply(now, C.CONVERSATION_ITEM_DELETED, item_id=item_id)
 
     def _on_item_truncate(
         self, event: Mapping[str, Any], now: float, client_id: str | None
@@ -467,7 +469,7 @@ class SessionBehaviour:
         index = event.get("content_index")
         self._reply(
             now,
-            "conversation.item.truncated",
+            C.CONVERSATION_ITEM_TRUNCATED,
             item_id=item_id,
             content_index=index if isinstance(index, int) and not isinstance(index, bool) else 0,
             audio_end_ms=end,
@@ -542,16 +544,16 @@ def _on_append(b: SessionBehaviour, event: Mapping[str, Any], now: float, cid: s
 
 #: Every client event type the session handles, and its handler.
 _HANDLERS: dict[str, Handler] = {
-    "session.update": SessionBehaviour._on_session_update,
-    "session.close": SessionBehaviour._on_session_close,
-    "input_audio_buffer.append": _on_append,
-    "session.input_audio_buffer.append": _on_append,
-    "input_audio_buffer.commit": SessionBehaviour._on_commit,
-    "input_audio_buffer.clear": SessionBehaviour._on_clear,
-    "conversation.item.create": SessionBehaviour._on_item_create,
-    "conversation.item.retrieve": SessionBehaviour._on_item_retrieve,
-    "conversation.item.delete": SessionBehaviour._on_item_delete,
-    "conversation.item.truncate": SessionBehaviour._on_item_truncate,
-    "response.create": SessionBehaviour._on_response_create,
-    "response.cancel": SessionBehaviour._on_response_cancel,
+    C.SESSION_UPDATE: SessionBehaviour._on_session_update,
+    C.SESSION_CLOSE: SessionBehaviour._on_session_close,
+    C.INPUT_AUDIO_BUFFER_APPEND: _on_append,
+    C.SESSION_INPUT_AUDIO_BUFFER_APPEND: _on_append,
+    C.INPUT_AUDIO_BUFFER_COMMIT: SessionBehaviour._on_commit,
+    C.INPUT_AUDIO_BUFFER_CLEAR: SessionBehaviour._on_clear,
+    C.CONVERSATION_ITEM_CREATE: SessionBehaviour._on_item_create,
+    C.CONVERSATION_ITEM_RETRIEVE: SessionBehaviour._on_item_retrieve,
+    C.CONVERSATION_ITEM_DELETE: SessionBehaviour._on_item_delete,
+    C.CONVERSATION_ITEM_TRUNCATE: SessionBehaviour._on_item_truncate,
+    C.RESPONSE_CREATE: SessionBehaviour._on_response_create,
+    C.RESPONSE_CANCEL: SessionBehaviour._on_response_cancel,
 }

@@ -12,40 +12,15 @@ import base64
 import functools
 import json
 import math
-import random
-import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from realtime_harness.mock.voices import Voice
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.audio import AudioFormat, alaw_encode, ulaw_encode
 from realtime_harness.protocol.dialects import Dialect, to_dialect
 
-__all__ = ["EventIds", "Wire", "audio_chunks", "split_words"]
-
-_ALPHABET = string.ascii_letters + string.digits
-_MASK = (1 << 40) - 1
-# odd, so n -> n * k mod 2**40 is a bijection: ids never repeat within 2**40 events
-_SCRAMBLE = 0x5DEECE66D * 2 + 1
-
-
-class EventIds:
-    """Event ids of the real form (``event_`` + 21 alphanumerics), unique within a session.
-
-    An 11-character random stem per session and a scrambled counter written as 10 hex digits
-    (hex is alphanumeric): one multiply and one C-level format per event, instead of 21
-    ``random.choices`` or a base-62 loop, which matters at thousands of events per second.
-    """
-
-    __slots__ = ("_n", "_stem")
-
-    def __init__(self, rng: random.Random) -> None:
-        self._stem = "event_" + "".join(rng.choices(_ALPHABET, k=11))
-        self._n = rng.getrandbits(40)
-
-    def __call__(self) -> str:
-        self._n += 1
-        return f"{self._stem}{(self._n * _SCRAMBLE) & _MASK:010x}"
+__all__ = ["Wire", "audio_chunks", "split_words"]
 
 
 class Wire:
@@ -53,10 +28,10 @@ class Wire:
 
     Args:
         dialect: event names and object shapes.
-        event_id: the session's event id generator.
+        event_id: makes the session's event ids (``event_…``, unique within the session).
     """
 
-    def __init__(self, dialect: Dialect, event_id: EventIds) -> None:
+    def __init__(self, dialect: Dialect, event_id: Callable[[], str]) -> None:
         self.dialect = dialect
         self.ga = dialect is Dialect.GA
         self.event_id = event_id
@@ -75,7 +50,7 @@ class Wire:
     ) -> dict[str, Any]:
         """An ``error`` event."""
         return self.event(
-            "error",
+            C.ERROR,
             error={
                 "type": error_type,
                 "code": code,
@@ -94,10 +69,10 @@ class Wire:
     def item_events(self, item: Mapping[str, Any], previous: str | None) -> list[dict[str, Any]]:
         """A new conversation item: beta ``created``; GA ``added`` then ``done``."""
         snapshot = json.loads(json.dumps(item))
-        events = [self.event("conversation.item.added", previous_item_id=previous, item=snapshot)]
+        events = [self.event(C.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=snapshot)]
         if self.ga:
             events.append(
-                self.event("conversation.item.done", previous_item_id=previous, item=snapshot)
+                self.event(C.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=snapshot)
             )
         return events
 
@@ -178,7 +153,7 @@ class Wire:
                 0,
                 {"name": "requests", "limit": 20_000, "remaining": 19_999, "reset_seconds": 0.003},
             )
-        return self.event("rate_limits.updated", rate_limits=limits)
+        return self.event(C.RATE_LIMITS_UPDATED, rate_limits=limits)
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.dialects import Dialect, to_dialect
 
 __all__ = ["Part", "ResponseGrammar", "ResponseKind", "ResponseShape", "Step"]
@@ -86,12 +87,12 @@ class ResponseGrammar:
         self._ga = ga
         #: Wire type of the main deltas (audio, text or function-call arguments).
         self.delta_type = {
-            "audio": to_dialect("response.output_audio.delta", dialect),
-            "text": to_dialect("response.output_text.delta", dialect),
-            "function_call": "response.function_call_arguments.delta",
+            "audio": to_dialect(C.RESPONSE_OUTPUT_AUDIO_DELTA, dialect),
+            "text": to_dialect(C.RESPONSE_OUTPUT_TEXT_DELTA, dialect),
+            "function_call": C.RESPONSE_FUNCTION_CALL_ARGUMENTS_DELTA,
         }[shape.kind]
         #: Wire type of the transcript deltas that accompany audio.
-        self.transcript_type = to_dialect("response.output_audio_transcript.delta", dialect)
+        self.transcript_type = to_dialect(C.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA, dialect)
         #: Fields that locate a delta: content part for audio/text, call id for a function call.
         self.delta_ids: dict[str, Any] = {
             "response_id": shape.response_id,
@@ -114,7 +115,7 @@ class ResponseGrammar:
 
     def created(self, response: dict[str, Any]) -> Step:
         """``response.created`` carrying the in-progress response object."""
-        return Step("response.created", {"response": response}, opens=(Part.RESPONSE,))
+        return Step(C.RESPONSE_CREATED, {"response": response}, opens=(Part.RESPONSE,))
 
     def item_added(self, item: dict[str, Any]) -> list[Step]:
         """The output item appears: in the response, then in the conversation."""
@@ -122,7 +123,7 @@ class ResponseGrammar:
         opens = (Part.ITEM, Part.STREAM) if self.shape.kind == "function_call" else (Part.ITEM,)
         steps = [
             Step(
-                "response.output_item.added",
+                C.RESPONSE_OUTPUT_ITEM_ADDED,
                 {"response_id": self.shape.response_id, "output_index": 0, "item": item},
                 opens=opens,
             )
@@ -130,7 +131,7 @@ class ResponseGrammar:
         if self.shape.in_conversation:
             steps.append(
                 Step(
-                    to_dialect("conversation.item.added", self.dialect),
+                    to_dialect(C.CONVERSATION_ITEM_ADDED, self.dialect),
                     {"previous_item_id": self.shape.previous_item_id, "item": item},
                 )
             )
@@ -142,7 +143,7 @@ class ResponseGrammar:
             return []
         return [
             Step(
-                "response.content_part.added",
+                C.RESPONSE_CONTENT_PART_ADDED,
                 {**self._content_ids(), "part": self.part("")},
                 opens=(Part.CONTENT, Part.STREAM),
             )
@@ -194,7 +195,7 @@ class ResponseGrammar:
             if kind == "function_call":
                 steps.append(
                     Step(
-                        "response.function_call_arguments.done",
+                        C.RESPONSE_FUNCTION_CALL_ARGUMENTS_DONE,
                         {**self.delta_ids, "name": self.shape.name, "arguments": arguments},
                         closes=Part.STREAM,
                     )
@@ -202,21 +203,21 @@ class ResponseGrammar:
             elif kind == "audio":
                 steps.append(
                     Step(
-                        to_dialect("response.output_audio.done", self.dialect),
+                        to_dialect(C.RESPONSE_OUTPUT_AUDIO_DONE, self.dialect),
                         self._content_ids(),
                         closes=Part.STREAM,
                     )
                 )
                 steps.append(
                     Step(
-                        to_dialect("response.output_audio_transcript.done", self.dialect),
+                        to_dialect(C.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DONE, self.dialect),
                         {**self._content_ids(), "transcript": text},
                     )
                 )
             else:
                 steps.append(
                     Step(
-                        to_dialect("response.output_text.done", self.dialect),
+                        to_dialect(C.RESPONSE_OUTPUT_TEXT_DONE, self.dialect),
                         {**self._content_ids(), "text": text},
                         closes=Part.STREAM,
                     )
@@ -224,7 +225,7 @@ class ResponseGrammar:
         if Part.CONTENT in open_parts and kind != "function_call":
             steps.append(
                 Step(
-                    "response.content_part.done",
+                    C.RESPONSE_CONTENT_PART_DONE,
                     {**self._content_ids(), "part": self.part(text)},
                     closes=Part.CONTENT,
                 )
@@ -235,19 +236,19 @@ class ResponseGrammar:
             if self.shape.in_conversation and self._ga:
                 steps.append(
                     Step(
-                        "conversation.item.done",
+                        C.CONVERSATION_ITEM_DONE,
                         {"previous_item_id": self.shape.previous_item_id, "item": final},
                     )
                 )
             steps.append(
                 Step(
-                    "response.output_item.done",
+                    C.RESPONSE_OUTPUT_ITEM_DONE,
                     {"response_id": self.shape.response_id, "output_index": 0, "item": final},
                     closes=Part.ITEM,
                 )
             )
             output.append(final)
-        steps.append(Step("response.done", {"response": response(output)}, closes=Part.RESPONSE))
+        steps.append(Step(C.RESPONSE_DONE, {"response": response(output)}, closes=Part.RESPONSE))
         return steps
 
     def _content_ids(self) -> dict[str, Any]:

@@ -544,18 +544,29 @@ def _check(schema: Schema, update: Mapping[str, Any], prefix: str) -> None:
             node(value, param)
 
 
-def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
+#: GA's containers: an update names only the members it changes (``audio.input.turn_detection``
+#: leaves ``audio.input.format`` alone). Every other object is a value the update replaces whole,
+#: as the service does: ``format: {"type": "audio/pcmu"}`` does not keep the old ``rate``.
+_CONTAINERS = frozenset({"audio", "input", "output"})
+
+
+def _merge(dialect: Dialect, base: dict[str, Any], update: Mapping[str, Any]) -> None:
     for key, value in update.items():
         current = base.get(key)
-        if key == "turn_detection" and isinstance(value, Mapping):
+        if key in _CONTAINERS and isinstance(current, dict) and isinstance(value, Mapping):
+            _merge(dialect, current, value)
+        elif key == "turn_detection" and isinstance(value, Mapping):
+            # replaced, with the service's defaults for the fields the client left out
             kind = value.get("type") or (current or {}).get("type") or "server_vad"
-            defaults = _SEMANTIC_VAD if kind == "semantic_vad" else _GA_VAD
-            same_kind = isinstance(current, dict) and current.get("type") == kind
-            merged = dict(current) if same_kind and current else dict(defaults)
-            merged.update(value)
-            base[key] = merged
-        elif isinstance(current, dict) and isinstance(value, Mapping):
-            _merge(current, value)
+            defaults = dict(_SEMANTIC_VAD if kind == "semantic_vad" else _GA_VAD)
+            if dialect is Dialect.BETA:
+                defaults.pop("idle_timeout_ms", None)
+            base[key] = {**defaults, **copy.deepcopy(dict(value)), "type": kind}
+        elif key == "format" and isinstance(value, Mapping):
+            fmt = copy.deepcopy(dict(value))
+            if fmt.get("type") == "audio/pcm":
+                fmt.setdefault("rate", 24000)  # the only PCM rate, which the service fills in
+            base[key] = fmt
         else:
             base[key] = copy.deepcopy(value)
 
@@ -593,5 +604,5 @@ def apply_update(dialect: Dialect, session: Mapping[str, Any], update: object) -
         _check(_BETA_SCHEMA, update, "session")
     result = copy.deepcopy(dict(session))
     # model is fixed by the URL; an update naming it is accepted and ignored
-    _merge(result, {k: v for k, v in update.items() if k != "model"})
+    _merge(dialect, result, {k: v for k, v in update.items() if k != "model"})
     return result
