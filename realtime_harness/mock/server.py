@@ -727,12 +727,14 @@ class MockServer:
                     if isinstance(audio, str) and event.get("type") in _APPEND_TYPES:
                         # the one base64 check of this append, shared with the behaviour
                         audio_bytes = b64_decoded_length(audio)
-                        elided = {**event, "audio": {"elided": True, "chars": len(audio)}}
+                        payload: dict[str, Any] = {"elided": True, "chars": len(audio)}
+                        if audio_bytes is not None:
+                            payload["bytes"] = audio_bytes
+                        elided = {**event, "audio": payload}
                         logged = orjson.dumps(elided)
-                        # The validator sizes an elided append as chars // 4 * 3: exact when the
-                        # base64 has no padding (any multiple of 3 bytes, as every 100 ms of
-                        # PCM16 is); otherwise it checks the text itself.
-                        if audio_bytes is not None and audio_bytes % 3 == 0:
+                        # The validator reads an elided append's exact size from "bytes"; text
+                        # that is not base64 it checks itself (and reports).
+                        if audio_bytes is not None:
                             checked = elided
                     else:
                         logged = orjson.dumps(event)

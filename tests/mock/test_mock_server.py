@@ -398,3 +398,24 @@ async def test_a_client_that_does_not_read_is_closed_1008(monkeypatch: pytest.Mo
                 break
             await asyncio.sleep(0.05)
     assert mock.sessions[0].close_code == 1008
+
+
+@pytest.mark.asyncio
+async def test_appends_are_checked_once_and_bad_ones_still_reach_the_client_violations() -> None:
+    """The server checks each append's base64 once and shares the size: a PCM16 append that
+    splits a sample and one that is not base64 are still client violations, a good one is not."""
+    async with server() as mock, open_client(mock.url) as ws:
+        client = Client(ws)
+        await client.until("session.created")
+        await client.send(
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(4800)).decode()},
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(1175)).decode()},
+            {"type": "input_audio_buffer.append", "audio": "not base64!"},
+        )
+        await client.until("error")
+    [log] = mock.sessions
+    details = [v.message for v in log.client_violations]
+    assert len(details) == 2, details
+    assert "splits a sample" in details[0]
+    assert "not valid base64" in details[1]
+    assert log.received[0]["audio"] == {"elided": True, "chars": 6400, "bytes": 4800}
