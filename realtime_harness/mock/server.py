@@ -458,21 +458,19 @@ class MockServer:
         no value that is or may be a credential (a client may put its key anywhere, even in the
         path or ``model``)."""
         try:
-            split = urlsplit(target)
-            query = parse_qs(split.query)
+            path, route = parse_route(target)
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(target).query).items()}
         except ValueError:
             return "<unparsable request target>"
-        path = split.path.rstrip("/")
-        route = path if path in _ROUTES else "<other path>"
-        presented = _credential(headers, {k: v[-1] for k, v in query.items()})
+        shown = path if route is not None else "<other path>"
+        presented = _credential(headers, query)
         secrets = [s for s in (self.require_key, presented) if s]
         params = [
             f"{name}={value if _plain_name(value, secrets) else MASK}"
-            for name, values in query.items()
+            for name, value in query.items()
             if name in _LOGGED_PARAMS
-            for value in values[-1:]
         ]
-        return route + ("?" + "&".join(params) if params else "")
+        return shown + ("?" + "&".join(params) if params else "")
 
     async def _process_request(
         self, connection: ServerConnection, request: Request
@@ -854,7 +852,6 @@ class _Waker:
 _APPEND_TYPES = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
 
 
-_ROUTES = ("/v1/realtime", "/openai/realtime", "/openai/v1/realtime")
 _LOGGED_PARAMS = frozenset({"model", "deployment", "api-version", "intent"})
 _NAME = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # A model or deployment name is words joined by separators; a key is one long run.
