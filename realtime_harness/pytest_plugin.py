@@ -24,7 +24,7 @@ Fixtures:
     session id and the last events.
 ``run_probe``
     ``run_probe(text="hi")`` runs the scripted probe session against ``realtime_target`` and
-    returns the :class:`~realtime_harness.client.ProbeResult`.
+    returns the :class:`~realtime_harness.probe.ProbeResult`.
 
 Session, response and event ids and the key timings of every session a test runs are attached
 to the test as JUnit XML properties (``record_property``), so a CI report names the failing
@@ -47,8 +47,8 @@ import pytest
 # The package is imported lazily (inside hooks and fixtures): pytest loads this plugin before
 # coverage measurement starts, and a module imported here would look unexecuted to pytest-cov.
 if TYPE_CHECKING:
-    from realtime_harness.client import ProbeResult
     from realtime_harness.mock import MockServer
+    from realtime_harness.probe import ProbeResult
     from realtime_harness.protocol.dialects import Dialect
     from realtime_harness.target import Target
     from realtime_harness.transport.base import Transport
@@ -244,7 +244,7 @@ def realtime_target(request: pytest.FixtureRequest, realtime_dialect: Dialect | 
             return target
     if request.node.get_closest_marker("realtime_live") is not None:
         pytest.skip("realtime_live test without a usable live target")
-    from realtime_harness.client import mock_target
+    from realtime_harness.probe import mock_target
 
     mock: MockServer = request.getfixturevalue("realtime_mock")
     return mock_target(mock)
@@ -377,11 +377,11 @@ def run_probe(
 ) -> Callable[..., ProbeResult]:
     """Run the probe against ``realtime_target``: ``result = run_probe(text="hello")``.
 
-    Keyword arguments are :class:`~realtime_harness.client.ProbeOptions` fields. The result's
+    Keyword arguments are :class:`~realtime_harness.probe.ProbeOptions` fields. The result's
     ids and timings are attached to the test as JUnit properties. Works in sync and async tests
     (the probe runs on its own thread and event loop).
     """
-    from realtime_harness.client import ProbeOptions, run_probe_sync
+    from realtime_harness.probe import ProbeOptions, run_probe_sync
 
     def run(**options: Any) -> ProbeResult:
         probe_options = ProbeOptions(target=realtime_target, **options)

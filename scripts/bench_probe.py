@@ -27,8 +27,8 @@ from pathlib import Path
 import orjson
 from websockets.asyncio.client import connect
 
-from realtime_harness.client import ProbeOptions, build_turns, mock_target, run_session
 from realtime_harness.mock import Latency, MockServer, tone_voice
+from realtime_harness.probe import ProbeOptions, build_turns, mock_target, run_session
 from realtime_harness.protocol.script import AudioTurn, PhaseTimeouts, ScriptPlan
 from realtime_harness.target import Target
 from realtime_harness.transport import Transport, open_websocket

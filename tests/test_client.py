@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 import pytest
 
-from realtime_harness.client import (
+from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageError
+from realtime_harness.probe import (
     ProbeOptions,
     ProbeResult,
     build_turns,
     run_probe,
 )
-from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.script import AudioTurn
@@ -280,7 +280,7 @@ async def test_invalid_key_error_then_close_is_not_retried(clock: FakeClock) -> 
     assert len(result.attempts) == 1
     # The close that follows a fatal error is expected: on record, not a second failure, and
     # the error as first event is the documented refusal (§1.4), not a violation.
-    assert [f.kind for f in result.failures] == ["error_event"]
+    assert [f.kind for f in result.failures] == ["auth"]
     assert result.violations == []
     session = result.sessions[0]
     assert (session.close_code, session.close_reason) == (
@@ -301,15 +301,33 @@ def _rejecting(status: int, headers: dict[str, str]) -> Callable[[Target, str], 
 
 @pytest.mark.asyncio
 async def test_handshake_rejection_records_status_and_headers(clock: FakeClock) -> None:
-    """HTTP 401: handshake failure, exit 4, headers kept, not retried."""
+    """HTTP 404: handshake failure, exit 4, headers kept, not retried."""
     options = options_for(ScriptedServer(Dialect.GA, clock), clock, retries=3)
-    options = replace(options, connect=_rejecting(401, {"apim-request-id": "a-1"}))
+    options = replace(options, connect=_rejecting(404, {"apim-request-id": "a-1"}))
     result = await run_probe(options)
     assert result.outcome is Outcome.CONNECTION
     assert len(result.attempts) == 1
-    assert result.handshake.status == 401
+    assert result.handshake.status == 404
     assert result.handshake.headers["apim-request-id"] == "a-1"
     assert result.failures[0].kind == "handshake"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [401, 403])
+async def test_refused_credentials_at_the_upgrade_are_an_auth_failure_exit_1(
+    clock: FakeClock, status: int
+) -> None:
+    """HTTP 401/403 (Azure's answer to a wrong key) is kind auth, exit 1, not retried: the
+    same class as OpenAI's invalid_api_key error event."""
+    options = options_for(ScriptedServer(Dialect.GA, clock), clock, retries=3)
+    options = replace(options, connect=_rejecting(status, {"apim-request-id": "a-1"}))
+    result = await run_probe(options)
+    assert result.outcome is Outcome.SERVER_FAILURE
+    assert result.exit_code == 1
+    assert len(result.attempts) == 1
+    assert result.handshake.status == status
+    assert result.handshake.headers["apim-request-id"] == "a-1"
+    assert [f.kind for f in result.failures] == ["auth"]
 
 
 @pytest.mark.asyncio
@@ -395,7 +413,7 @@ async def test_failure_is_logged_once_and_appended_to_the_failures_file(
     server = ScriptedServer(Dialect.GA, clock)
     server.on["response.create"] = lambda e: server.build.failed_response()
     log_path = tmp_path / "failures.jsonl"
-    with caplog.at_level(logging.INFO, logger="realtime_harness.client"):
+    with caplog.at_level(logging.INFO, logger="realtime_harness.probe"):
         result = await run_probe(options_for(server, clock, failures_log=log_path))
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1

@@ -1,7 +1,7 @@
 """``realtime-harness probe``: one real session against a deployment, timed, validated, with every
 id on failure. With no target configured it probes the embedded mock on 127.0.0.1.
 
-A thin shell over :func:`realtime_harness.client.run_probe`: options in, a timeline (or
+A thin shell over :func:`realtime_harness.probe.run_probe`: options in, a timeline (or
 ``--json``) out, and the outcome's exit code (0 clean, 1 server failure, 2 usage, 3 violation,
 4 connection/handshake/timeout).
 """
@@ -21,7 +21,7 @@ import orjson
 import typer
 
 from realtime_harness.cli._app import app, exit_with, one_line_errors
-from realtime_harness.client import ProbeOptions, ProbeResult, SessionResult, run_probe
+from realtime_harness.probe import ProbeOptions, ProbeResult, SessionResult, run_probe
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.script import DEFAULT_INSTRUCTIONS
 from realtime_harness.redact import RedactingFilter, redact_text

@@ -33,6 +33,8 @@ FailureKind = Literal[
     "timeout",
     "handshake",
     "connect",
+    "auth",
+    "turns_incomplete",
 ]
 
 

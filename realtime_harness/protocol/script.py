@@ -34,6 +34,8 @@ from realtime_harness.protocol.failures import BENIGN_ERROR_CODES
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
+    "DEFAULT_RESPONSE_MAX_S",
+    "DEFAULT_SESSION_MAX_S",
     "AudioTurn",
     "Phase",
     "PhaseTimeouts",
@@ -46,6 +48,10 @@ __all__ = [
 ]
 
 DEFAULT_INSTRUCTIONS = "You are a test assistant. Answer in one short sentence."
+#: Wall-clock cap of one response (seconds): real answers take seconds, a few minutes at most.
+DEFAULT_RESPONSE_MAX_S = 300.0
+#: Wall-clock cap of one session (seconds): one hour, the longest a service keeps a session.
+DEFAULT_SESSION_MAX_S = 3600.0
 
 Event = dict[str, Any]
 
@@ -66,7 +72,13 @@ class Phase(enum.StrEnum):
 
 @dataclass(frozen=True)
 class PhaseTimeouts:
-    """Seconds each wait may take. ``response_idle`` is the longest silence inside a response."""
+    """Seconds each wait may take. ``response_idle`` is the longest silence inside a response.
+
+    Two wall-clock caps bound what idle timeouts cannot (a server that sends a delta every
+    second forever): ``response_max`` from a response's request (or creation) to its
+    ``response.done``, and ``session_max`` for the whole session from the open socket. Their
+    defaults are far above any real response or probe session.
+    """
 
     session_created: float = 10.0
     session_updated: float = 10.0
@@ -74,11 +86,20 @@ class PhaseTimeouts:
     response_created: float = 10.0
     response_idle: float = 10.0
     drain: float = 0.25
+    response_max: float = DEFAULT_RESPONSE_MAX_S
+    session_max: float = DEFAULT_SESSION_MAX_S
 
     @classmethod
-    def uniform(cls, seconds: float, *, drain: float = 0.25) -> PhaseTimeouts:
-        """Every wait bounded by ``seconds`` (the CLI's ``--timeout``)."""
-        return cls(seconds, seconds, seconds, seconds, seconds, drain)
+    def uniform(
+        cls,
+        seconds: float,
+        *,
+        drain: float = 0.25,
+        response_max: float = DEFAULT_RESPONSE_MAX_S,
+        session_max: float = DEFAULT_SESSION_MAX_S,
+    ) -> PhaseTimeouts:
+        """Every wait bounded by ``seconds`` (the CLI's ``--timeout``), plus the wall-clock caps."""
+        return cls(seconds, seconds, seconds, seconds, seconds, drain, response_max, session_max)
 
     def for_phase(self, phase: Phase) -> float | None:
         """The bound of a waiting phase; None for phases that wait for nothing."""
@@ -138,14 +159,27 @@ class ScriptPlan:
 
 @dataclass(frozen=True)
 class TimeoutInfo:
-    """A wait that exceeded its deadline."""
+    """A wait that exceeded its deadline: the phase's own (``idle``), or a wall-clock cap
+    (``response``, ``session``)."""
 
     phase: Phase
     seconds: float
     response_id: str | None = None
+    limit: str = "idle"
 
     def message(self) -> str:
         """One line saying what did not arrive in time."""
+        if self.limit == "session":
+            return (
+                f"session wall-clock limit of {self.seconds:g} s reached while waiting for "
+                f"{self.phase.value}"
+                + (f" (response {self.response_id})" if self.response_id else "")
+            )
+        if self.limit == "response":
+            return (
+                f"response {self.response_id} exceeded the response wall-clock limit of "
+                f"{self.seconds:g} s without response.done"
+            )
         if self.phase is Phase.WAIT_RESPONSE_DONE:
             return (
                 f"response {self.response_id} stalled: no event for {self.seconds:g} s before "
@@ -173,6 +207,12 @@ class ResponseTrack:
     audio_bytes: int = 0
     transcript: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    barge_in: bool = False
+
+    @property
+    def completed(self) -> bool:
+        """Whether the response reached ``response.done`` with status ``completed``."""
+        return self.status == "completed"
 
     @property
     def output_audio_ms(self) -> float:
@@ -239,6 +279,8 @@ class SessionScript:
         self._stream_t0 = 0.0
         self._current: ResponseTrack | None = None
         self._by_id: dict[str, ResponseTrack] = {}
+        self._session_end: float | None = None
+        self._response_end: float | None = None
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -274,7 +316,12 @@ class SessionScript:
     def _enter(self, phase: Phase, now: float) -> None:
         self.phase = phase
         bound = self.plan.timeouts.for_phase(phase)
-        self.deadline = None if bound is None else now + bound
+        deadline = None if bound is None else now + bound
+        if phase is Phase.WAIT_RESPONSE_DONE and self._response_end is not None:
+            deadline = min(deadline or self._response_end, self._response_end)
+        if phase is not Phase.DONE and self._session_end is not None:
+            deadline = min(deadline or self._session_end, self._session_end)
+        self.deadline = deadline
 
     def _event(self, event_type: str, **fields: Any) -> Event:
         event_id = self._new_id()
@@ -286,23 +333,44 @@ class SessionScript:
     def start(self, now: float) -> None:
         """The connection is open: start waiting for ``session.created``."""
         self.marks["open"] = now
+        self._session_end = now + self.plan.timeouts.session_max
         self._enter(Phase.WAIT_SESSION_CREATED, now)
 
     def next_wakeup(self) -> float | None:
         """When :meth:`poll` next has something to do (a chunk or a deadline); None: nothing."""
         if self.phase is Phase.STREAMING:
-            return self._chunk_due(self._chunk)
+            due = self._chunk_due(self._chunk)
+            return due if self._session_end is None else min(due, self._session_end)
         return self.deadline
 
     def poll(self, now: float) -> list[Event]:
         """Events due at ``now`` (audio chunks, the commit after them); applies deadlines."""
+        if self.finished:
+            return []
+        limits = self.plan.timeouts
+        if self._session_end is not None and now >= self._session_end:
+            if self.phase is not Phase.DRAIN:
+                self.timed_out = TimeoutInfo(
+                    self.phase, limits.session_max, self.current_response_id(), "session"
+                )
+            self._enter(Phase.DONE, now)
+            return []
         if self.phase is Phase.STREAMING:
             return self._stream(now)
-        if self.deadline is not None and now >= self.deadline and not self.finished:
+        if self.deadline is not None and now >= self.deadline:
             if self.phase is Phase.DRAIN:
                 self._enter(Phase.DONE, now)
+            elif (
+                self.phase is Phase.WAIT_RESPONSE_DONE
+                and self._response_end is not None
+                and now >= self._response_end
+            ):
+                self.timed_out = TimeoutInfo(
+                    self.phase, limits.response_max, self.current_response_id(), "response"
+                )
+                self._enter(Phase.DONE, now)
             else:
-                bound = self.plan.timeouts.for_phase(self.phase) or 0.0
+                bound = limits.for_phase(self.phase) or 0.0
                 self.timed_out = TimeoutInfo(self.phase, bound, self.current_response_id())
                 self._enter(Phase.DONE, now)
         return []
@@ -312,6 +380,26 @@ class SessionScript:
         if self.phase not in (Phase.DRAIN, Phase.DONE):
             self.unexpected_close = (code, reason, self.phase)
         self._enter(Phase.DONE, now)
+
+    def incomplete_turns(self) -> list[tuple[int, ResponseTrack | None]]:
+        """The turns that did not reach their goal, with their last response (None: none).
+
+        A turn's goal is a response that reaches ``response.done`` with status ``completed``.
+        Under server VAD the server may start a response while the probe is still speaking and
+        cancel it (``turn_detected``) when more of the probe's audio arrives: that barge-in is
+        provoked by the probe, reported on the response, and the turn waits for the next one.
+        """
+        missing: list[tuple[int, ResponseTrack | None]] = []
+        for index in range(len(self.plan.turns)):
+            tracks = [t for t in self.responses if t.turn == index and not t.barge_in]
+            last = tracks[-1] if tracks else None
+            if last is None or not last.completed:
+                missing.append((index, last))
+        return missing
+
+    def transcripts(self) -> list[str]:
+        """The assistant's transcript (or text) of each response, in order."""
+        return ["".join(t.transcript or t.text) for t in self.responses]
 
     def receive(self, event: Mapping[str, Any], now: float) -> list[Event]:
         """Take one server event; return the client events to send next."""
@@ -390,8 +478,7 @@ class SessionScript:
         if turn is None:
             self._enter(Phase.DRAIN, now)
             return []
-        self._current = ResponseTrack(turn=self.turn)
-        self.responses.append(self._current)
+        self._new_track()
         if isinstance(turn, TextTurn):
             item = {
                 "type": "message",
@@ -437,9 +524,16 @@ class SessionScript:
         self._enter(Phase.WAIT_COMMITTED, now)
         return out
 
+    def _new_track(self) -> ResponseTrack:
+        self._current = ResponseTrack(turn=self.turn)
+        self.responses.append(self._current)
+        self._response_end = None
+        return self._current
+
     def _request_response(self, now: float) -> list[Event]:
         if self._current is not None:
             self._current.t_requested = now
+            self._response_end = now + self.plan.timeouts.response_max
         self._enter(Phase.WAIT_RESPONSE_CREATED, now)
         return [self._event("response.create")]
 
@@ -452,6 +546,8 @@ class SessionScript:
                 return []  # a response we did not ask for (e.g. a second VAD turn): not ours
             track.response_id = rid if isinstance(rid, str) else None
             track.t_created = now
+            if self._response_end is None:
+                self._response_end = now + self.plan.timeouts.response_max
             if track.response_id:
                 self._by_id[track.response_id] = track
             if self.phase is Phase.WAIT_RESPONSE_CREATED:
@@ -490,13 +586,35 @@ class SessionScript:
                 track.text.append(delta)
         elif etype == "response.done":
             response = event.get("response")
-            assert isinstance(response, Mapping)
+            response = response if isinstance(response, Mapping) else {}
             status = response.get("status")
             track.status = status if isinstance(status, str) else None
             track.status_details = response.get("status_details")
             track.t_done = now
+            if track is self._current and self._barged_in(track):
+                return self._after_barge_in(now)
             if track is self._current and self.phase is not Phase.STREAMING:
                 return self._turn_finished(track, now)
+        return []
+
+    def _barged_in(self, track: ResponseTrack) -> bool:
+        """A server-VAD response cancelled because the probe's audio went on (turn_detected)."""
+        details = track.status_details
+        reason = details.get("reason") if isinstance(details, Mapping) else None
+        return (
+            self.plan.turn_detection is not None
+            and track.status == "cancelled"
+            and reason == "turn_detected"
+            and isinstance(self._turn(), AudioTurn)
+        )
+
+    def _after_barge_in(self, now: float) -> list[Event]:
+        """The probe's own audio cancelled this response: the turn waits for the next one."""
+        assert self._current is not None
+        self._current.barge_in = True
+        self._new_track()
+        if self.phase is not Phase.STREAMING:
+            self._enter(Phase.WAIT_RESPONSE_CREATED, now)
         return []
 
     def _turn_finished(self, track: ResponseTrack, now: float) -> list[Event]:

@@ -15,8 +15,8 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from realtime_harness.client import ProbeOptions, ProbeResult, mock_target, run_probe
 from realtime_harness.mock import FaultKind, Latency, MockServer
+from realtime_harness.probe import ProbeOptions, ProbeResult, mock_target, run_probe
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.redact import forget_secrets
@@ -275,7 +275,8 @@ async def test_retry_after_is_honoured() -> None:
 
 @pytest.mark.asyncio
 async def test_non_retryable_failure_stops_at_once() -> None:
-    """A wrong key (Azure 401) is never retried."""
+    """A wrong key (Azure 401) is never retried; it is an auth failure (exit 1), as on the
+    OpenAI route."""
     async with MockServer(latency=Latency.fast(), require_key="the-right-key-123") as server:
         target = Target(
             url=f"{server.url}/openai/v1/realtime?model=gpt-realtime",
@@ -283,7 +284,8 @@ async def test_non_retryable_failure_stops_at_once() -> None:
             headers={"api-key": "the-wrong-key-456"},
         )
         result = await run_probe(fast_options(target, retries=3))
-    assert result.outcome is Outcome.CONNECTION
+    assert result.outcome is Outcome.SERVER_FAILURE
+    assert [f.kind for f in result.failures] == ["auth"]
     assert len(result.attempts) == 1
     assert result.handshake.status == 401
     assert result.handshake.headers.get("apim-request-id")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from realtime_harness.client import ProbeResult
 from realtime_harness.media.samples import get_sample
 from realtime_harness.mock import Latency
+from realtime_harness.probe import ProbeResult
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.validator import Validator
 from realtime_harness.pytest_plugin import RealtimeTestSession
