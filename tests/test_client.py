@@ -597,3 +597,216 @@ async def test_progress_is_reported_once_per_chunk(clock: FakeClock) -> None:
         options_for(server, clock, on_progress=lambda kind, sent, total: seen.append((sent, total)))
     )
     assert seen == [(k, 28) for k in range(1, 29)]
+
+
+# --- hardening: the verdict is true, every wait is bounded, failures are kept at once --------
+@pytest.mark.asyncio
+async def test_a_turn_whose_response_was_cancelled_is_not_clean(clock: FakeClock) -> None:
+    """Each turn must reach a response.done with status completed: a cancelled answer (not a
+    barge-in the probe provoked) makes the probe exit 1 with a turns_incomplete failure."""
+    server = ScriptedServer(Dialect.GA, clock, response="text")
+    server.on["response.create"] = lambda e: server.build.response(
+        "text", status="cancelled", details={"type": "cancelled", "reason": "client_cancelled"}
+    )
+    result = await run_probe(options_for(server, clock, text="hi", turns=2))
+    assert result.outcome is Outcome.SERVER_FAILURE
+    (failure,) = result.failures
+    assert failure.kind == "turns_incomplete"
+    assert failure.response_id == result.responses[0].response_id
+    assert "2 of 2 turns did not complete" in (failure.detail or "")
+
+
+@pytest.mark.asyncio
+async def test_server_vad_barge_in_provoked_by_the_probe_is_reported_not_failed(
+    clock: FakeClock,
+) -> None:
+    """Under server VAD a response cancelled with turn_detected while the probe still streams
+    is marked barge_in; the turn completes with the next response: clean."""
+    server = ScriptedServer(Dialect.GA, clock)
+    build = server.build
+    appends = 0
+
+    def on_append(event: Event) -> list[Event]:
+        nonlocal appends
+        appends += 1
+        if appends == 2:  # the server starts answering, then hears more of our audio
+            return build.response(
+                "audio",
+                status="cancelled",
+                details={"type": "cancelled", "reason": "turn_detected"},
+            )
+        return []
+
+    server.on["input_audio_buffer.append"] = on_append
+    turns = build_turns(audio="greeting", text=None, turns=1, vad=True)
+    last = turns[0]
+    assert isinstance(last, AudioTurn)
+    count = len(last.chunks)
+
+    def on_last_append(event: Event) -> list[Event]:
+        replies = on_append(event)
+        return replies + (build.response("audio") if appends == count else [])
+
+    server.on["input_audio_buffer.append"] = on_last_append
+    result = await run_probe(options_for(server, clock, turn_detection="server_vad", speed=0.0))
+    assert result.outcome is Outcome.CLEAN, [f.summary() for f in result.failures]
+    assert [r.barge_in for r in result.responses] == [True, False]
+    assert [r.status for r in result.responses] == ["cancelled", "completed"]
+
+
+class _DrippingTransport(MemoryTransport):
+    """After the response's opening events, one copy of its text delta every second, forever."""
+
+    def __init__(self, server: ScriptedServer, clock: FakeClock, delta: Event) -> None:
+        super().__init__(clock=clock, on_send=server._on_send, handshake=server.transport.handshake)
+        self.clock = clock
+        self.delta = delta
+        self.dripping = False
+        self.n = 0
+
+    async def recv(self, max_wait: float | None) -> str:
+        if self._inbox or not self.dripping:
+            text = await super().recv(max_wait)
+            self.dripping = self.dripping or orjson.loads(text).get("type") == "response.created"
+            return text
+        if max_wait is not None and max_wait < 1.0:
+            self.clock.advance(max_wait)
+            raise TimeoutError
+        self.clock.advance(1.0)
+        self.n += 1
+        return orjson.dumps({**self.delta, "event_id": f"event_drip{self.n}"}).decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("limits", "needle"),
+    [
+        ({"max_response_time": 30.0}, "response wall-clock limit of 30 s"),
+        ({"max_session_time": 20.0}, "session wall-clock limit of 20 s"),
+    ],
+)
+async def test_a_response_that_never_ends_hits_the_wall_clock_limit(
+    clock: FakeClock, limits: dict[str, float], needle: str
+) -> None:
+    """A delta every second renews the idle timeout forever; the response and session caps
+    end it as a timeout naming the response (exit 4)."""
+    server = ScriptedServer(Dialect.GA, clock, response="text")
+    events = server.build.response("text")
+    first_delta = next(i for i, e in enumerate(events) if e["type"].endswith(".delta"))
+    created = events[0]
+    server.on["response.create"] = lambda e: events[:first_delta]
+    server.transport = _DrippingTransport(server, clock, events[first_delta])
+    start = clock()
+    result = await run_probe(options_for(server, clock, text="hi", timeout=3.0, **limits))
+    assert result.outcome is Outcome.CONNECTION
+    (failure,) = result.failures
+    assert failure.kind == "timeout"
+    assert failure.response_id == created["response"]["id"]
+    assert needle in (failure.detail or "")
+    assert clock() - start <= 31.0
+
+
+@pytest.mark.asyncio
+async def test_failure_record_and_error_line_are_written_when_seen(
+    clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The failures-log record and the ERROR line exist while the session still runs (a kill
+    then loses nothing already seen)."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: server.build.failed_response()
+    log_path = tmp_path / "failures.jsonl"
+    seen_during: list[tuple[str, int]] = []
+    original = server.transport.recv
+
+    async def recv(max_wait: float | None) -> str:
+        text_now = log_path.read_text() if log_path.exists() else ""
+        errors = sum(1 for r in caplog.records if r.levelno == logging.ERROR)
+        seen_during.append((text_now, errors))
+        return await original(max_wait)
+
+    server.transport.recv = recv  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO):
+        result = await run_probe(options_for(server, clock, failures_log=log_path))
+    assert result.failures[0].kind == "response_failed"
+    # Some recv after the failed response.done (the drain) already saw record and line.
+    assert any(text and errors == 1 for text, errors in seen_during)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        {"status": []},
+        {"status": {}},
+        {"status": 7},
+        {"status_details": "x"},
+        {"output": "x"},
+        {"id": []},
+    ],
+)
+async def test_any_json_type_in_response_done_never_crashes(
+    clock: FakeClock, mutation: dict[str, Any]
+) -> None:
+    """A response.done whose fields hold the wrong JSON types ends in a documented outcome."""
+    server = ScriptedServer(Dialect.GA, clock, response="text")
+
+    def reply(event: Event) -> list[Event]:
+        events = server.build.response("text")
+        events[-1]["response"].update(mutation)
+        return events
+
+    server.on["response.create"] = reply
+    result = await run_probe(options_for(server, clock, text="hi", timeout=1.0))
+    assert result.exit_code in (0, 1, 3, 4)
+    if "status" in mutation:
+        assert result.exit_code != 0  # no completed status: the turn did not complete
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"audio": ""}, "--audio is empty"),
+        ({"text": " "}, "--text is empty"),
+        ({"turns": 300_000_000}, "--turns must be between 1 and 1000"),
+        ({"speed": 1e-300}, "--speed must be 0"),
+        ({"max_response_time": float("inf")}, "--max-response-time"),
+    ],
+)
+async def test_empty_or_absurd_values_are_usage_errors(
+    clock: FakeClock, overrides: dict[str, Any], message: str
+) -> None:
+    """Refused before connecting, with the bound in the message (exit 2)."""
+    with pytest.raises(UsageError, match=message):
+        await run_probe(options_for(ScriptedServer(Dialect.GA, clock), clock, **overrides))
+
+
+def test_client_module_is_a_deprecated_alias_of_probe() -> None:
+    """``from realtime_harness.client import ProbeOptions, run_probe_sync`` keeps working."""
+    import importlib
+    import sys
+
+    sys.modules.pop("realtime_harness.client", None)
+    with pytest.warns(DeprecationWarning, match="realtime_harness.probe"):
+        client = importlib.import_module("realtime_harness.client")
+    from realtime_harness import probe
+
+    assert client.ProbeOptions is probe.ProbeOptions
+    assert client.run_probe_sync is probe.run_probe_sync
+    assert client.ProbeResult is probe.ProbeResult
+
+
+def test_probe_options_split_into_parts_and_compose_back() -> None:
+    """The flat options hand out target, session plan, outputs and retry policy parts."""
+    options = ProbeOptions(text="hi", turns=2, retries=3, failures_log=Path("f.jsonl"))
+    assert options.session.turns == 2
+    assert options.retry.retries == 3
+    assert options.outputs.failures_log == Path("f.jsonl")
+    again = ProbeOptions.compose(
+        connection=options.connection,
+        session=options.session,
+        outputs=options.outputs,
+        retry=options.retry,
+        mock=options.mock,
+    )
+    assert again == options

@@ -95,6 +95,10 @@ def _process_request(connection: ServerConnection, request: Request) -> Response
         response.headers["retry-after"] = "3"
         response.headers["apim-request-id"] = "apim-1"
         return response
+    if request.path.startswith("/moved"):
+        response = connection.respond(302, "moved\n")
+        response.headers["Location"] = "/v1/realtime"
+        return response
     return None
 
 
@@ -226,6 +230,17 @@ async def test_websocket_rejected_handshake_keeps_status_headers_and_body(server
     assert exc.headers["apim-request-id"] == "apim-1"
     assert "slow down" in exc.body
     assert "abcdefghijkl" not in str(exc)
+
+
+@pytest.mark.asyncio
+async def test_websocket_redirect_is_a_rejected_handshake_not_followed(server: Server) -> None:
+    """A 3xx answer to the upgrade is reported with its status and Location, never followed
+    (the credentials stay with the address they were meant for)."""
+    with pytest.raises(HandshakeRejected) as info:
+        await open_websocket(_url(server, "/moved"), {"api-key": "k"})
+    assert info.value.status == 302
+    assert info.value.headers["Location"] == "/v1/realtime"
+    assert len(received_headers) == 1
 
 
 @pytest.mark.asyncio

@@ -23,7 +23,11 @@ import typer
 from realtime_harness.cli._app import app, exit_with, one_line_errors
 from realtime_harness.probe import ProbeOptions, ProbeResult, SessionResult, run_probe
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.protocol.script import DEFAULT_INSTRUCTIONS
+from realtime_harness.protocol.script import (
+    DEFAULT_INSTRUCTIONS,
+    DEFAULT_RESPONSE_MAX_S,
+    DEFAULT_SESSION_MAX_S,
+)
 from realtime_harness.redact import RedactingFilter, redact_text
 from realtime_harness.target import AuthMode, resolve_target
 
@@ -103,6 +107,11 @@ def _session_lines(session: SessionResult) -> list[str]:
     for index, response in enumerate(session.responses):
         rt = response.timings_ms
         lines.append(f"  response {index + 1}: {response.response_id}  status={response.status}")
+        if response.barge_in:
+            lines.append(
+                "    barge-in: the probe's own audio went on while the server answered "
+                "(server VAD, turn_detected); the turn waits for the next response"
+            )
         if response.status_details:
             lines.append(f"    status_details={response.status_details}")
         lines.append(_row("create → response.created", rt.get("created"), indent=4))
@@ -209,6 +218,17 @@ def probe(
     timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds each wait may take (per phase).")
     ] = 10.0,
+    max_response_time: Annotated[
+        float,
+        typer.Option(
+            help="Wall-clock limit of one response in seconds, however busy the stream "
+            "(reported as a timeout with the ids)."
+        ),
+    ] = DEFAULT_RESPONSE_MAX_S,
+    max_session_time: Annotated[
+        float,
+        typer.Option(help="Wall-clock limit of the whole session in seconds."),
+    ] = DEFAULT_SESSION_MAX_S,
     speed: Annotated[
         float | None,
         typer.Option(
@@ -282,6 +302,8 @@ def probe(
             voice=voice,
             instructions=instructions,
             timeout=timeout,
+            max_response_time=max_response_time,
+            max_session_time=max_session_time,
             speed=speed,
             retries=retries,
             escalate=escalate,

@@ -24,6 +24,7 @@ import socket
 import ssl
 import time
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -53,6 +54,16 @@ class WebSocketOptions:
     ping_interval: float | None = 20.0
     close_timeout: float = 2.0
     user_agent: str = "realtime-harness"
+
+
+class _connect(connect):
+    """websockets' ``connect`` that never follows a redirect: a 3xx answer to the upgrade is
+    reported (status and headers, ``Location`` included) like any other rejected handshake,
+    and the credentials never go to another address."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        """Every redirect is returned as the exception it came in."""
+        return exc
 
 
 def _proxied(url: str) -> bool:
@@ -91,9 +102,38 @@ async def _tcp_connect(host: str, port: int) -> socket.socket:
 class WebSocketTransport:
     """A connected WebSocket behind the :class:`~realtime_harness.transport.base.Transport` seam."""
 
+    #: Frames read ahead of the caller at most; beyond it the reader waits (websockets' own
+    #: flow control then applies to the server).
+    READ_AHEAD = 256
+
     def __init__(self, connection: ClientConnection, handshake: HandshakeInfo) -> None:
         self._ws = connection
         self.handshake = handshake
+        # A reader task receives into a queue, so a recv bounded by a deadline waits on a timer
+        # instead of cancelling websockets' recv each time (cheaper on the paced path).
+        self._inbox: deque[str | bytes | BaseException] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._drained = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                if len(self._inbox) >= self.READ_AHEAD:
+                    self._drained.clear()
+                    await self._drained.wait()
+                self._inbox.append(await self._ws.recv())
+                self._wake()
+        except BaseException as exc:  # delivered to the caller by recv, in order
+            self._inbox.append(exc)
+            self._wake()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     @property
     def close_code(self) -> int | None:
@@ -130,19 +170,52 @@ class WebSocketTransport:
 
     async def recv(self, max_wait: float | None) -> str:
         """The next frame as text (binary frames are decoded as UTF-8)."""
-        try:
-            async with asyncio.timeout(max_wait):
-                message = await self._ws.recv()
-        except wse.ConnectionClosed as exc:
-            raise self._closed(exc) from None
+        if not self._inbox:
+            if self._reader is None:
+                self._reader = asyncio.get_running_loop().create_task(self._read())
+            await self._wait(max_wait)
+        message = self._inbox[0]
+        if isinstance(message, BaseException):
+            # Stays queued: every later recv reports the same close.
+            if isinstance(message, wse.ConnectionClosed):
+                raise self._closed(message) from None
+            raise message
+        self._inbox.popleft()
+        if len(self._inbox) < self.READ_AHEAD // 2:
+            self._drained.set()
         if isinstance(message, bytes):
             return message.decode("utf-8", "replace")
         return message
+
+    async def _wait(self, max_wait: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        timer = None
+        if max_wait is not None:
+            timer = loop.call_later(max(0.0, max_wait), _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+        if not self._inbox:
+            raise TimeoutError
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close with ``code`` (idempotent; errors while closing are ignored)."""
         with contextlib.suppress(OSError, wse.WebSocketException):
             await self._ws.close(code, reason)
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def open_websocket(
@@ -174,7 +247,7 @@ async def open_websocket(
                     kwargs["server_hostname"] = host
                 connect_ms = (clock() - t0) * 1000
             t1 = clock()
-            ws = await connect(
+            ws = await _connect(
                 url,
                 additional_headers=headers,
                 compression="deflate" if opts.compression else None,
