@@ -77,8 +77,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the markers; reject a bad ``--realtime-dialect`` before any test runs."""
+    """Declare the markers; reject a bad ``--realtime-dialect``, and an explicit
+    ``--realtime-live`` that cannot be honoured (no target, no key), before any test runs: a CI
+    job meant for a deployment must not go green against the mock."""
     _dialect(config)
+    if config.getoption("realtime_live", default=False):
+        target, reason = _live_target(config)
+        if target is None:
+            raise pytest.UsageError(f"--realtime-live: {reason}")
     config.addinivalue_line(
         "markers",
         "realtime_live: needs a real Realtime deployment; skipped unless --realtime-live is "

@@ -74,8 +74,9 @@ def test_live_tests_skip_without_the_flag(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*pass --realtime-live to run it against a deployment*"])
 
 
-def test_live_tests_skip_without_a_target(pytester: pytest.Pytester) -> None:
-    """With --realtime-live but no target, live tests skip naming what to configure."""
+def test_explicit_live_flag_without_a_target_stops_the_run(pytester: pytest.Pytester) -> None:
+    """--realtime-live with no target is a usage error naming what to configure: nothing runs
+    against the mock, so a CI job meant for a deployment cannot go green."""
     pytester.makepyfile(
         """
         import pytest
@@ -83,11 +84,28 @@ def test_live_tests_skip_without_a_target(pytester: pytest.Pytester) -> None:
         @pytest.mark.realtime_live
         def test_live():
             raise AssertionError("must not run")
+
+        def test_other():
+            raise AssertionError("must not run either")
         """
     )
     result = pytester.runpytest("-rs", "--realtime-live")
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*no realtime target configured*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--realtime-live: no realtime target configured*"])
+    assert "must not run" not in result.stdout.str()
+
+
+def test_explicit_live_flag_without_a_key_stops_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--realtime-live with a URL but no key: a usage error naming the missing key."""
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile("def test_other():\n    pass\n")
+    url = "wss://example.openai.azure.com/openai/v1/realtime?model=gpt-realtime"
+    result = pytester.runpytest("--realtime-live", f"--realtime-url={url}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--realtime-live: realtime target not usable*"])
 
 
 def test_live_tests_skip_without_credentials(pytester: pytest.Pytester) -> None:

@@ -281,6 +281,8 @@ class SessionScript:
         self._by_id: dict[str, ResponseTrack] = {}
         self._session_end: float | None = None
         self._response_end: float | None = None
+        self._chunks: tuple[str, ...] = ()
+        self._interval = 0.0
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -489,26 +491,34 @@ class SessionScript:
             return [create, *self._request_response(now)]
         self._chunk = 0
         self._stream_t0 = now
+        self._chunks = turn.chunks
+        self._interval = turn.chunk_ms / 1000 / self.plan.speed if self.plan.speed > 0 else 0.0
         self.marks[f"stream_start.{self.turn}"] = now
         self.phase = Phase.STREAMING
         self.deadline = None
         return self._stream(now)
 
     def _chunk_due(self, index: int) -> float:
-        turn = self._turn()
-        chunk_ms = turn.chunk_ms if isinstance(turn, AudioTurn) else 100
-        if self.plan.speed <= 0:
-            return self._stream_t0
-        return self._stream_t0 + index * chunk_ms / 1000 / self.plan.speed
+        return self._stream_t0 + index * self._interval
 
     def _stream(self, now: float) -> list[Event]:
-        turn = self._turn()
-        assert isinstance(turn, AudioTurn)
+        # The hot path of a long stream: one append per call, no lookups beyond the turn's own.
+        chunks = self._chunks
+        total = len(chunks)
         out: list[Event] = []
-        while self._chunk < len(turn.chunks) and self._chunk_due(self._chunk) <= now:
-            out.append(self._event("input_audio_buffer.append", audio=turn.chunks[self._chunk]))
-            self._chunk += 1
-        if self._chunk < len(turn.chunks):
+        k = self._chunk
+        t0, interval = self._stream_t0, self._interval
+        while k < total and t0 + k * interval <= now:
+            out.append(
+                {
+                    "type": "input_audio_buffer.append",
+                    "event_id": self._new_id(),
+                    "audio": chunks[k],
+                }
+            )
+            k += 1
+        self._chunk = k
+        if k < total:
             return out
         self.marks[f"stream_end.{self.turn}"] = now
         if self.plan.turn_detection is not None:

@@ -395,11 +395,14 @@ class ClientSession:
 
     def _actions(self, events: list[dict[str, Any]], now: float) -> Actions:
         out = [self._sent(event, now) for event in events] if events else []
-        if self.script.rejection is not None and not self._lingered and self.closed_by is None:
+        script = self.script
+        if script.rejection is not None and not self._lingered and self.closed_by is None:
             self._lingered = True
             # A fatal error is followed by the server's close (3000/4000, reason
             # "<type>.<code>"); wait the drain time so that close is on record too.
             self._linger = now + self.plan.timeouts.drain
+        if self._linger is None and not script.finished:
+            return Actions(out, script.next_wakeup(), False)
         return Actions(out, self.next_wakeup(), self.finished)
 
     def _sent(self, event: dict[str, Any], now: float) -> str:
@@ -419,7 +422,7 @@ class ClientSession:
             for observer in self.observers:
                 observer.on_frame("client", t, event)
             # Ids and base64 need no JSON escaping: the frame is joined, not serialised.
-            return '{"type":"' + _APPEND + '","event_id":"' + eid + '","audio":"' + audio + '"}'
+            return f'{{"type":"{_APPEND}","event_id":"{eid}","audio":"{audio}"}}'
         self.validator.client_event(event, t=round(t, 6))
         self.notes.append((t, "client", etype, _str(event.get("event_id")), None, None, None))
         for observer in self.observers:
@@ -571,7 +574,9 @@ class ClientSession:
         )
         real = [f for f in failures if not f.benign]
         connection = any(
-            f.kind in CONNECTION_KINDS and not (f.kind == "close" and _explained(f, real))
+            f.kind in CONNECTION_KINDS
+            and not (f.kind == "close" and _explained(f, real))
+            and not _after_server_failure(f, real)
             for f in real
         )
         outcome = Outcome.combine(
@@ -664,3 +669,17 @@ def _explained(close: Failure, failures: list[Failure]) -> bool:
         ):
             return True
     return False
+
+
+def _after_server_failure(failure: Failure, failures: list[Failure]) -> bool:
+    """Whether a timeout came after the server had already reported a failure (an ``error``
+    event, a failed response): the server's failure is the cause (exit 1), and the wait that
+    never ended after it is its consequence. (A drop stays a connection failure.)"""
+    if failure.kind != "timeout" or failure.t is None:
+        return False
+    return any(
+        f.kind in ("error_event", "response_failed", "auth")
+        and f.t is not None
+        and f.t <= failure.t
+        for f in failures
+    )

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from realtime_harness.mock import FaultKind, Latency, MockServer
+from realtime_harness.mock import FaultKind, Latency, MockServer, parse_fault_spec
 from realtime_harness.probe import ProbeOptions, ProbeResult, mock_target, run_probe
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
@@ -357,3 +357,37 @@ async def test_mock_target_points_at_a_running_mock(mock: MockServer, dialect: D
     assert target.embedded
     result = await run_probe(fast_options(target, text="Hi"))
     assert result.outcome is Outcome.CLEAN
+
+
+@pytest.mark.asyncio
+async def test_replayed_failed_vad_trace_reports_its_server_error_without_vad(
+    tmp_path: Path,
+) -> None:
+    """A server-VAD recording with a server_error, replayed to a probe that commits manually:
+    the server_error is the outcome (exit 1), not the wait for a commit that never came."""
+    path = tmp_path / "vad.jsonl"
+    faults = [parse_fault_spec("server_error:rate=1")]
+    async with MockServer(dialect=Dialect.GA, latency=Latency.fast(), faults=faults) as server:
+        first = await run_probe(
+            fast_options(target_for(server, Dialect.GA), turn_detection="server_vad", record=path)
+        )
+    assert first.outcome is Outcome.SERVER_FAILURE
+    async with MockServer(dialect=Dialect.GA, replay=path) as replay:
+        again = await run_probe(fast_options(target_for(replay, Dialect.GA)))
+    assert again.outcome is Outcome.SERVER_FAILURE
+    assert again.exit_code == 1
+    assert any(f.error is not None and f.error.type == "server_error" for f in again.failures)
+
+
+@pytest.mark.asyncio
+async def test_two_server_vad_turns_against_the_mock_complete_with_barge_ins_reported() -> None:
+    """--turns 2 --turn-detection server_vad: every turn reaches a completed response; the
+    responses the probe's own audio cancelled are marked barge_in, and the verdict is clean."""
+    async with MockServer(dialect=Dialect.GA, latency=Latency.fast()) as server:
+        result = await run_probe(
+            fast_options(target_for(server, Dialect.GA), turns=2, turn_detection="server_vad")
+        )
+    assert result.outcome is Outcome.CLEAN, [f.summary() for f in result.failures]
+    completed = [r for r in result.responses if not r.barge_in]
+    assert [r.status for r in completed] == ["completed", "completed"]
+    assert all(r.status == "cancelled" for r in result.responses if r.barge_in)
