@@ -27,9 +27,11 @@ import base64
 import gc
 import multiprocessing as mp
 import os
+import random
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from multiprocessing.connection import Connection
 
 import orjson
@@ -131,8 +133,9 @@ def _raw(url: str, ticks: int) -> Callable[[int, float], Awaitable[list[float]]]
 def _session(url: str, ticks: int) -> Callable[[int, float], Awaitable[list[float]]]:
     from realtime_harness.probe.run import drive
     from realtime_harness.protocol.dialects import Dialect
+    from realtime_harness.protocol.ids import IdGenerator
     from realtime_harness.protocol.script import AudioTurn, PhaseTimeouts, ScriptPlan
-    from realtime_harness.protocol.session import ClientSession, SessionContext, counter_ids
+    from realtime_harness.protocol.session import ClientSession, SessionContext
     from realtime_harness.transport.websocket import WebSocketOptions, open_websocket
 
     plan = ScriptPlan(
@@ -169,7 +172,10 @@ def _session(url: str, ticks: int) -> Callable[[int, float], Awaitable[list[floa
     async def one(i: int, phase: float) -> list[float]:
         context = SessionContext(url=url, dialect=Dialect.GA, started_at="")
         session = ClientSession(
-            plan, context, t0=time.monotonic(), new_event_id=counter_ids("evt", f"s{i}")
+            plan,
+            context,
+            t0=time.monotonic(),
+            new_event_id=partial(IdGenerator(random.Random(i)), "evt"),
         )
         inner = await open_websocket(url, {}, options=options)
         timed = Timed(inner)

@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 
 from realtime_harness.probe.mock import embedded_mock
 from realtime_harness.probe.options import ProbeOptions, TransportFactory
@@ -25,13 +26,13 @@ from realtime_harness.probe.plan import build_turns, check_plan, plan_for
 from realtime_harness.probe.results import ProbeResult, probe_result
 from realtime_harness.probe.retry import ESCALATION_LADDER, classify_retry, run_step
 from realtime_harness.probe.run import drive
+from realtime_harness.protocol.ids import IdGenerator
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.script import ScriptPlan, Turn
 from realtime_harness.protocol.session import (
     ClientSession,
     SessionContext,
     SessionResult,
-    counter_ids,
 )
 from realtime_harness.redact import redact_text
 from realtime_harness.target import Target
@@ -62,11 +63,6 @@ def _default_connect(options: ProbeOptions) -> TransportFactory:
     return connect
 
 
-def _token(options: ProbeOptions) -> str:
-    """Letters and digits that keep this session's event ids apart from any other's."""
-    return f"{options.rng.getrandbits(64):016x}"
-
-
 async def run_session(
     target: Target,
     plan: ScriptPlan,
@@ -90,7 +86,7 @@ async def run_session(
         attempt=attempt,
     )
     session = ClientSession(
-        plan, context, t0=clock(), new_event_id=counter_ids("evt", _token(options))
+        plan, context, t0=clock(), new_event_id=partial(IdGenerator(options.rng), "evt")
     )
     outputs = options.outputs
     session.add_observer(FailureLines(session, wall0))

@@ -11,6 +11,12 @@ from email.utils import parsedate_to_datetime
 import stamina
 
 from realtime_harness.probe.options import RetryPolicy
+from realtime_harness.protocol.codes import (
+    RECOVERABLE_CLOSE_CODES,
+    RETRY_STATUSES,
+    CodeClass,
+    classify_error,
+)
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.session import SessionResult
 from realtime_harness.protocol.validator import Violation
@@ -26,12 +32,6 @@ __all__ = [
 
 log = logging.getLogger("realtime_harness.probe")
 
-#: Close codes openai-python's GA client treats as recoverable.
-RECOVERABLE_CLOSE_CODES: frozenset[int] = frozenset({1001, 1005, 1006, 1011, 1012, 1013, 1015})
-#: Handshake statuses worth another attempt (throttled, unavailable).
-RETRY_STATUSES = frozenset({429, 503})
-#: Error codes inside an ``error`` event or a failed ``response.done`` that are transient.
-TRANSIENT_CODES = frozenset({"rate_limit_exceeded"})
 
 #: ``--escalate``: text-only turn, then short audio, then long audio.
 ESCALATION_LADDER: tuple[tuple[str, str | None, str | None], ...] = (
@@ -64,7 +64,7 @@ def _transient(failure: Failure, status: int | None) -> bool:
         return failure.close_code in RECOVERABLE_CLOSE_CODES
     if failure.kind in ("error_event", "response_failed"):
         error = failure.error
-        return error is not None and (error.type == "server_error" or error.code in TRANSIENT_CODES)
+        return error is not None and classify_error(error.type, error.code) is CodeClass.TRANSIENT
     return False
 
 

@@ -24,7 +24,6 @@ checked PCM16); the validator still sees each append's size and order.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from realtime_harness.protocol.codes import AUTH_ERROR_CODES, AUTH_STATUSES, FATAL_ERROR_CODES
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.outcome import Outcome
@@ -43,10 +43,7 @@ from realtime_harness.protocol.script import (
 from realtime_harness.protocol.validator import Validator, Violation
 
 __all__ = [
-    "AUTH_ERROR_CODES",
-    "AUTH_HTTP_STATUSES",
     "CONNECTION_KINDS",
-    "FATAL_ERROR_CODES",
     "Actions",
     "ClientSession",
     "Direction",
@@ -56,44 +53,17 @@ __all__ = [
     "SessionContext",
     "SessionObserver",
     "SessionResult",
-    "counter_ids",
 ]
 
 Direction = Literal["server", "client"]
 
 #: Failure kinds that mean the connection itself broke (exit 4).
 CONNECTION_KINDS = frozenset({"close", "timeout", "handshake", "connect"})
-#: Error codes the server follows with a close (see docs/cli.md, "Exit codes").
-FATAL_ERROR_CODES = frozenset(
-    {
-        "invalid_api_key",
-        "beta_api_shape_disabled",
-        "missing_model",
-        "invalid_model",
-        "model_not_found",
-        "session_expired",
-    }
-)
-#: A refused credential, however the route says it: an ``error`` event with one of these codes
-#: (OpenAI, then close 3000) or an HTTP 401/403 to the upgrade (Azure). Both are failure kind
-#: ``auth``: the server was reached and refused (exit 1).
-AUTH_ERROR_CODES = frozenset({"invalid_api_key", "invalid_authentication", "unauthorized"})
-AUTH_HTTP_STATUSES = frozenset({401, 403})
 #: Frames kept by the flight recorder (shown with a failure).
 FLIGHT_RECORDER_SIZE = 64
 _LAST_EVENTS = 12
 
 _APPEND = "input_audio_buffer.append"
-
-
-def counter_ids(prefix: str, token: str) -> Callable[[], str]:
-    """Fast unique client event ids ``<prefix>_<token><n>`` (a counter, no randomness per id).
-
-    ``token`` (letters and digits) keeps ids of different sessions apart.
-    """
-    counter = itertools.count(1)
-    head = f"{prefix}_{token}"
-    return lambda: f"{head}{next(counter):x}"
 
 
 # --- public result models (built once per session) -------------------------------------------
@@ -265,7 +235,8 @@ def _ms(a: float | None, b: float | None) -> float | None:
 
 class ClientSession:
     """One scripted session: script + validator + flight recorder + outcome (see the module
-    docstring). ``new_event_id`` makes client event ids (default: :func:`counter_ids`)."""
+    docstring). ``new_event_id`` makes client event ids (e.g. an
+    :class:`~realtime_harness.protocol.ids.IdGenerator`)."""
 
     def __init__(
         self,
@@ -273,13 +244,13 @@ class ClientSession:
         context: SessionContext,
         *,
         t0: float,
-        new_event_id: Callable[[], str] | None = None,
+        new_event_id: Callable[[], str],
         observers: Iterable[SessionObserver] = (),
     ) -> None:
         self.plan = plan
         self.context = context
         self.t0 = t0
-        self.script = SessionScript(plan, new_event_id=new_event_id or counter_ids("evt", "c"))
+        self.script = SessionScript(plan, new_event_id=new_event_id)
         self.validator = Validator(plan.dialect, vad_expected=plan.turn_detection is not None)
         self.observers: list[SessionObserver] = list(observers)
         self.handshake_info = ProbeHandshake(client_request_id=context.client_request_id)
@@ -315,6 +286,7 @@ class ClientSession:
 
     @staticmethod
     def _auth_kind(failure: Failure) -> Failure:
+        """An ``error`` refusing the credential is kind ``auth``, as a 401 at the upgrade is."""
         error = failure.error
         if failure.kind == "error_event" and error is not None and error.code in AUTH_ERROR_CODES:
             return failure.model_copy(update={"kind": "auth"})
@@ -354,7 +326,8 @@ class ClientSession:
     ) -> None:
         """The connection or its upgrade failed: ``status`` None means no HTTP answer at all.
 
-        A 401/403 is an ``auth`` failure (exit 1: reached and refused); any other status,
+        A refused credential (401/403) is an ``auth`` failure, the class OpenAI's
+        ``invalid_api_key`` error also gets (exit 1: reached and refused); any other status,
         redirects included, a ``handshake`` failure (exit 4) with status and headers kept.
         """
         t = round(now - self.t0, 6)
@@ -366,9 +339,7 @@ class ClientSession:
                 headers=dict(headers or {}),
                 client_request_id=self.context.client_request_id,
             )
-            kind: Literal["auth", "handshake"] = (
-                "auth" if status in AUTH_HTTP_STATUSES else "handshake"
-            )
+            kind: Literal["auth", "handshake"] = "auth" if status in AUTH_STATUSES else "handshake"
             self._own(Failure(kind=kind, t=t, detail=f"HTTP {status}: {_clip(body) or detail}"))
         self._finished_at = now
 
@@ -411,12 +382,11 @@ class ClientSession:
         if etype == _APPEND:
             audio: str = event["audio"]
             eid: str = event["event_id"]
-            # The script built this chunk from checked PCM16: the validator gets its size
-            # (exact when the base64 has no padding) and order, not the bytes to re-check.
+            # The script built this chunk from checked PCM16: the validator gets its size and
+            # order (the recording's elided form), not the base64 to re-check.
             n = len(audio)
-            meta: object = (
-                {"elided": True, "chars": n} if n % 4 == 0 and audio[-1:] != "=" else audio
-            )
+            pad = 2 if audio.endswith("==") else 1 if audio.endswith("=") else 0
+            meta = {"elided": True, "chars": n, "bytes": n // 4 * 3 - pad}
             self.validator.client_event({"type": _APPEND, "event_id": eid, "audio": meta}, t=t)
             self.notes.append((t, "client", _APPEND, eid, None, None, None))
             for observer in self.observers:
