@@ -82,6 +82,10 @@ class GcWatch:
         self.pauses: list[tuple[int, float]] = []
         self._t = 0.0
 
+    def start(self) -> None:
+        """Count pauses from now on."""
+        self.active = True
+
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._t = time.perf_counter()
@@ -90,9 +94,12 @@ class GcWatch:
 
 
 async def _staggered(
-    n: int, run_one: Callable[[int, float], Awaitable[list[float]]]
+    n: int, run_one: Callable[[int, float], Awaitable[list[float]]], watch: GcWatch
 ) -> list[float]:
     start = time.monotonic() + 0.5 + n / 1000  # time to connect everyone first
+    # Garbage collections count from the end of the warm-up (connects and start-up excluded).
+    loop = asyncio.get_running_loop()
+    loop.call_at(loop.time() + (start - time.monotonic()) + WARMUP * 0.1, watch.start)
     return [
         x
         for part in await asyncio.gather(*(run_one(i, start + i * 0.1 / n) for i in range(n)))
@@ -206,10 +213,10 @@ def _level(kind: str, url: str, n: int, window: float, watch: GcWatch) -> tuple[
     factory = _raw if kind == "raw" else _session
     gc.collect()
     watch.pauses.clear()
-    watch.active = True
+    watch.active = False
     cpu0 = time.process_time()
     try:
-        late = asyncio.run(_staggered(n, factory(url, ticks)))
+        late = asyncio.run(_staggered(n, factory(url, ticks), watch))
     except Exception as exc:  # a level that cannot even connect fails
         print(f"  {kind:7} n={n:5}: failed ({exc.__class__.__name__}: {exc})")
         return False, float("inf"), 0.0
