@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from realtime_harness.protocol.catalog import INPUT_AUDIO_BUFFER_APPEND
 from realtime_harness.protocol.codes import AUTH_ERROR_CODES, AUTH_STATUSES, FATAL_ERROR_CODES
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.failures import Failure
@@ -63,7 +64,7 @@ CONNECTION_KINDS = frozenset({"close", "timeout", "handshake", "connect"})
 FLIGHT_RECORDER_SIZE = 64
 _LAST_EVENTS = 12
 
-_APPEND = "input_audio_buffer.append"
+_APPEND = INPUT_AUDIO_BUFFER_APPEND
 
 
 # --- public result models (built once per session) -------------------------------------------
