@@ -15,6 +15,7 @@ import base64
 import itertools
 from typing import Any
 
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.dialects import Dialect, to_dialect
 from realtime_harness.protocol.grammar import ResponseGrammar, ResponseKind, ResponseShape
 
@@ -110,11 +111,11 @@ class TraceBuilder:
 
     def session_created(self, *, vad: bool = True) -> list[Event]:
         """``session.created`` with the default session."""
-        return [self.event("session.created", session=self.session(vad=vad))]
+        return [self.event(C.SESSION_CREATED, session=self.session(vad=vad))]
 
     def session_updated(self, *, vad: bool = False) -> list[Event]:
         """``session.updated`` with the full effective session."""
-        return [self.event("session.updated", session=self.session(vad=vad))]
+        return [self.event(C.SESSION_UPDATED, session=self.session(vad=vad))]
 
     # --- input turns ---------------------------------------------------------------------------
     def user_item(self, item_id: str) -> dict[str, Any]:
@@ -130,10 +131,10 @@ class TraceBuilder:
     def conversation_item(self, item: dict[str, Any], previous: str | None) -> list[Event]:
         """The dialect's conversation event(s) for a new item: beta created, GA added + done."""
         if self.dialect is Dialect.BETA:
-            return [self.event("conversation.item.created", previous_item_id=previous, item=item)]
+            return [self.event(C.CONVERSATION_ITEM_CREATED, previous_item_id=previous, item=item)]
         return [
-            self.event("conversation.item.added", previous_item_id=previous, item=item),
-            self.event("conversation.item.done", previous_item_id=previous, item=item),
+            self.event(C.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item),
+            self.event(C.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=item),
         ]
 
     def committed(self, *, vad: bool = False) -> list[Event]:
@@ -143,13 +144,13 @@ class TraceBuilder:
         events: list[Event] = []
         if vad:
             events.append(
-                self.event("input_audio_buffer.speech_started", audio_start_ms=100, item_id=item_id)
+                self.event(C.INPUT_AUDIO_BUFFER_SPEECH_STARTED, audio_start_ms=100, item_id=item_id)
             )
             events.append(
-                self.event("input_audio_buffer.speech_stopped", audio_end_ms=1500, item_id=item_id)
+                self.event(C.INPUT_AUDIO_BUFFER_SPEECH_STOPPED, audio_end_ms=1500, item_id=item_id)
             )
         events.append(
-            self.event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
+            self.event(C.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item_id)
         )
         events.extend(self.conversation_item(self.user_item(item_id), previous))
         self.last_item_id = item_id
@@ -258,9 +259,9 @@ class TraceBuilder:
         rid = self.new_id("resp")
         details = {"type": "cancelled", "reason": reason}
         return [
-            self.event("response.created", response=self.response_object(rid, "in_progress", [])),
+            self.event(C.RESPONSE_CREATED, response=self.response_object(rid, "in_progress", [])),
             self.event(
-                "response.done", response=self.response_object(rid, "cancelled", [], details)
+                C.RESPONSE_DONE, response=self.response_object(rid, "cancelled", [], details)
             ),
         ]
 
@@ -279,18 +280,18 @@ class TraceBuilder:
         events = self.response("audio", status="failed", details=details)
         # Drop the closing events of the item: a failed response may leave items open.
         closing = {
-            self.name("response.output_audio.done"),
-            self.name("response.output_audio_transcript.done"),
-            "response.content_part.done",
-            "conversation.item.done",
-            "response.output_item.done",
+            self.name(C.RESPONSE_OUTPUT_AUDIO_DONE),
+            self.name(C.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DONE),
+            C.RESPONSE_CONTENT_PART_DONE,
+            C.CONVERSATION_ITEM_DONE,
+            C.RESPONSE_OUTPUT_ITEM_DONE,
         }
         return [e for e in events if e["type"] not in closing]
 
     def rate_limits(self) -> list[Event]:
         """A ``rate_limits.updated`` event (position-free)."""
         limits = [{"name": "tokens", "limit": 40000, "remaining": 39000, "reset_seconds": 1.5}]
-        return [self.event("rate_limits.updated", rate_limits=limits)]
+        return [self.event(C.RATE_LIMITS_UPDATED, rate_limits=limits)]
 
     def error(
         self,

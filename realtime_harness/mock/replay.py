@@ -36,6 +36,7 @@ import orjson
 from realtime_harness.exceptions import UsageError
 from realtime_harness.mock.config import BehaviourConfig
 from realtime_harness.mock.schedule import Action, SendEvent
+from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.dialects import Dialect, detect_dialect
 from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.recording import classify_line
@@ -74,20 +75,20 @@ def segment_trace(events: list[tuple[float | None, dict[str, Any]]]) -> list[Seg
     for t, event in events:
         etype = event.get("type")
         new_gate: str | None = None
-        if etype == "session.updated":
-            new_gate = "session.update"
-        elif etype == "input_audio_buffer.speech_started":
-            new_gate = "input_audio_buffer.append"
-        elif etype == "input_audio_buffer.committed" and gate != "input_audio_buffer.append":
-            new_gate = "input_audio_buffer.commit"
+        if etype == C.SESSION_UPDATED:
+            new_gate = C.SESSION_UPDATE
+        elif etype == C.INPUT_AUDIO_BUFFER_SPEECH_STARTED:
+            new_gate = C.INPUT_AUDIO_BUFFER_APPEND
+        elif etype == C.INPUT_AUDIO_BUFFER_COMMITTED and gate != C.INPUT_AUDIO_BUFFER_APPEND:
+            new_gate = C.INPUT_AUDIO_BUFFER_COMMIT
         elif (
-            etype in ("conversation.item.created", "conversation.item.added")
+            etype in (C.CONVERSATION_ITEM_CREATED, C.CONVERSATION_ITEM_ADDED)
             and _is_user_item(event)
-            and gate not in ("input_audio_buffer.append", "input_audio_buffer.commit")
+            and gate not in (C.INPUT_AUDIO_BUFFER_APPEND, C.INPUT_AUDIO_BUFFER_COMMIT)
         ):
-            new_gate = "conversation.item.create"
-        elif etype == "response.created" and gate != "input_audio_buffer.append":
-            new_gate = "response.create"
+            new_gate = C.CONVERSATION_ITEM_CREATE
+        elif etype == C.RESPONSE_CREATED and gate != C.INPUT_AUDIO_BUFFER_APPEND:
+            new_gate = C.RESPONSE_CREATE
         if new_gate is not None and (current or segments):
             segments.append(Segment(gate, tuple(current)))
             gate, current = new_gate, []
@@ -95,9 +96,9 @@ def segment_trace(events: list[tuple[float | None, dict[str, Any]]]) -> list[Seg
             gate = new_gate
         current.append((t, event))
         # A VAD turn's segment ends with its response; later segments need new client actions.
-        if etype == "response.done" and gate == "input_audio_buffer.append":
+        if etype == C.RESPONSE_DONE and gate == C.INPUT_AUDIO_BUFFER_APPEND:
             segments.append(Segment(gate, tuple(current)))
-            gate, current = "input_audio_buffer.append", []
+            gate, current = C.INPUT_AUDIO_BUFFER_APPEND, []
     if current:
         segments.append(Segment(gate, tuple(current)))
     return segments
@@ -140,7 +141,7 @@ def load_trace(path: str | Path) -> Trace:
     session_id = None
     for _, event in events:
         session = event.get("session")
-        if event.get("type") == "session.created" and isinstance(session, Mapping):
+        if event.get("type") == C.SESSION_CREATED and isinstance(session, Mapping):
             session_id = session.get("id") if isinstance(session.get("id"), str) else None
             break
     return Trace(
