@@ -175,24 +175,26 @@ class SessionBehaviour:
         if not isinstance(etype, str):
             self._error(now, "invalid_event", "The 'type' field is missing.", None, client_id)
             return
-        handler = _HANDLERS.get(etype)
-        if handler is None:
-            supported = ", ".join(f"'{t}'" for t in CLIENT_EVENT_TYPES)
-            self._error(
-                now,
-                "invalid_value",
-                f"Invalid value: '{etype}'. Supported values are: {supported}.",
-                "type",
-                client_id,
-            )
-            return
         try:
-            if handler is _on_append:
-                self._append(event, now, client_id, audio_bytes)
-            else:
+            if etype in _APPENDS:
+                # the hot path, and the caller may already have checked the base64
+                self._append(event, now, audio_bytes)
+                return
+            handler = _HANDLERS.get(etype)
+            if handler is not None:
                 handler(self, event, now, client_id)
+                return
         except Rejected as exc:
             self._error(now, exc.code, exc.message, exc.param, client_id)
+            return
+        supported = ", ".join(f"'{t}'" for t in CLIENT_EVENT_TYPES)
+        self._error(
+            now,
+            "invalid_value",
+            f"Invalid value: '{etype}'. Supported values are: {supported}.",
+            "type",
+            client_id,
+        )
 
     def poll(self, now: float) -> list[Action]:
         """The actions due at ``now``, in order; they count as sent once returned."""
@@ -328,9 +330,7 @@ class SessionBehaviour:
 
     # --- input audio ------------------------------------------------------------------------------
 
-    def _append(
-        self, event: Mapping[str, Any], now: float, client_id: str | None, size: int | None
-    ) -> None:
+    def _append(self, event: Mapping[str, Any], now: float, size: int | None) -> None:
         audio = event.get("audio")
         if not isinstance(audio, str):
             size = None
@@ -538,16 +538,12 @@ class SessionBehaviour:
         self._cancel(run, now, "client_cancelled")
 
 
-def _on_append(b: SessionBehaviour, event: Mapping[str, Any], now: float, cid: str | None) -> None:
-    b._append(event, now, cid, None)
+_APPENDS = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
 
-
-#: Every client event type the session handles, and its handler.
+#: Every other client event type the session handles, and its handler (appends: ``_append``).
 _HANDLERS: dict[str, Handler] = {
     C.SESSION_UPDATE: SessionBehaviour._on_session_update,
     C.SESSION_CLOSE: SessionBehaviour._on_session_close,
-    C.INPUT_AUDIO_BUFFER_APPEND: _on_append,
-    C.SESSION_INPUT_AUDIO_BUFFER_APPEND: _on_append,
     C.INPUT_AUDIO_BUFFER_COMMIT: SessionBehaviour._on_commit,
     C.INPUT_AUDIO_BUFFER_CLEAR: SessionBehaviour._on_clear,
     C.CONVERSATION_ITEM_CREATE: SessionBehaviour._on_item_create,
