@@ -292,6 +292,7 @@ class RealtimeTestSession:
 
     async def _next(self, wait: float, waiting_for: str) -> dict[str, Any]:
         from realtime_harness.exceptions import ConnectionClosed
+        from realtime_harness.protocol import catalog
 
         try:
             text = await self.transport.recv(wait)
@@ -304,7 +305,7 @@ class RealtimeTestSession:
         self.events.append(event)
         etype = str(event.get("type"))
         self._recent.append(f"{etype}[{event.get('event_id')}]")
-        if etype == "session.created" and isinstance(event.get("session"), dict):
+        if etype == catalog.SESSION_CREATED and isinstance(event.get("session"), dict):
             self.session_id = event["session"].get("id")
         return event
 
@@ -339,6 +340,7 @@ def realtime_session(
     realtime_target: Target, request: pytest.FixtureRequest
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[RealtimeTestSession]]:
     """Factory of connected sessions: ``async with realtime_session() as s: ...``."""
+    from realtime_harness.protocol import catalog
     from realtime_harness.transport.websocket import open_websocket
 
     @contextlib.asynccontextmanager
@@ -348,7 +350,7 @@ def realtime_session(
         )
         session = RealtimeTestSession(transport, realtime_target, max_wait)
         try:
-            await session.wait_for("session.created")
+            await session.wait_for(catalog.SESSION_CREATED)
             yield session
         finally:
             _record(request.node, "realtime_session_id", session.session_id)

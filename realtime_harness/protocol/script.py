@@ -1,6 +1,7 @@
 """The scripted probe session as a pure state machine (no I/O, no clock: time is an argument).
 
-One connection, protocol §3.1 and §3.3::
+One connection (the session lifecycle and audio-input flow of the Realtime API, see
+``docs/architecture.md``)::
 
     wait session.created → send session.update → wait session.updated (or the error naming it)
     → for each turn:
@@ -28,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime_harness.protocol import catalog
 from realtime_harness.protocol.audio import BYTES_PER_MS, AudioFormat, b64_decoded_length
 from realtime_harness.protocol.dialects import Dialect, to_dialect
 from realtime_harness.protocol.failures import BENIGN_ERROR_CODES
@@ -60,12 +62,12 @@ class Phase(enum.StrEnum):
     """Where the session is; the value names what it waits for."""
 
     CONNECTING = "connecting"
-    WAIT_SESSION_CREATED = "session.created"
-    WAIT_SESSION_UPDATED = "session.updated"
+    WAIT_SESSION_CREATED = catalog.SESSION_CREATED
+    WAIT_SESSION_UPDATED = catalog.SESSION_UPDATED
     STREAMING = "streaming audio"
-    WAIT_COMMITTED = "input_audio_buffer.committed"
-    WAIT_RESPONSE_CREATED = "response.created"
-    WAIT_RESPONSE_DONE = "response.done"
+    WAIT_COMMITTED = catalog.INPUT_AUDIO_BUFFER_COMMITTED
+    WAIT_RESPONSE_CREATED = catalog.RESPONSE_CREATED
+    WAIT_RESPONSE_DONE = catalog.RESPONSE_DONE
     DRAIN = "drain"
     DONE = "done"
 
@@ -247,9 +249,9 @@ class ResponseTrack:
 
 
 _DELTA_KINDS = {
-    "response.output_audio.delta": "audio",
-    "response.output_audio_transcript.delta": "transcript",
-    "response.output_text.delta": "text",
+    catalog.RESPONSE_OUTPUT_AUDIO_DELTA: "audio",
+    catalog.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA: "transcript",
+    catalog.RESPONSE_OUTPUT_TEXT_DELTA: "text",
 }
 
 
@@ -327,7 +329,7 @@ class SessionScript:
 
     def _event(self, event_type: str, **fields: Any) -> Event:
         event_id = self._new_id()
-        if event_type != "input_audio_buffer.append":
+        if event_type != catalog.INPUT_AUDIO_BUFFER_APPEND:
             self._ours[event_id] = event_type
         return {"type": event_type, "event_id": event_id, **fields}
 
@@ -410,14 +412,14 @@ class SessionScript:
             return []
         # Beta names are read through the GA table so one code path serves both dialects.
         etype = to_dialect(etype, Dialect.GA)
-        if etype == "error":
+        if etype == catalog.ERROR:
             return self._error(event, now)
-        if etype == "session.created":
+        if etype == catalog.SESSION_CREATED:
             return self._session_created(event, now)
-        if etype == "session.updated" and self.phase is Phase.WAIT_SESSION_UPDATED:
+        if etype == catalog.SESSION_UPDATED and self.phase is Phase.WAIT_SESSION_UPDATED:
             self.marks["session_updated"] = now
             return self._next_turn(now)
-        if etype == "input_audio_buffer.committed" and self.phase is Phase.WAIT_COMMITTED:
+        if etype == catalog.INPUT_AUDIO_BUFFER_COMMITTED and self.phase is Phase.WAIT_COMMITTED:
             self.marks[f"committed.{self.turn}"] = now
             return self._request_response(now)
         if etype.startswith("response."):
@@ -437,7 +439,7 @@ class SessionScript:
         if self.phase is not Phase.WAIT_SESSION_CREATED:
             return []
         self.marks["session_created"] = now
-        update = self._event("session.update", session=self._session_config())
+        update = self._event(catalog.SESSION_UPDATE, session=self._session_config())
         self.marks["session_update_sent"] = now
         self._enter(Phase.WAIT_SESSION_UPDATED, now)
         return [update]
@@ -487,7 +489,7 @@ class SessionScript:
                 "role": "user",
                 "content": [{"type": "input_text", "text": turn.text}],
             }
-            create = self._event("conversation.item.create", item=item)
+            create = self._event(catalog.CONVERSATION_ITEM_CREATE, item=item)
             return [create, *self._request_response(now)]
         self._chunk = 0
         self._stream_t0 = now
@@ -511,7 +513,7 @@ class SessionScript:
         while k < total and t0 + k * interval <= now:
             out.append(
                 {
-                    "type": "input_audio_buffer.append",
+                    "type": catalog.INPUT_AUDIO_BUFFER_APPEND,
                     "event_id": self._new_id(),
                     "audio": chunks[k],
                 }
@@ -529,7 +531,7 @@ class SessionScript:
             phase = Phase.WAIT_RESPONSE_DONE if current and current.t_created else None
             self._enter(phase or Phase.WAIT_RESPONSE_CREATED, now)
             return out
-        out.append(self._event("input_audio_buffer.commit"))
+        out.append(self._event(catalog.INPUT_AUDIO_BUFFER_COMMIT))
         self.marks[f"commit_sent.{self.turn}"] = now
         self._enter(Phase.WAIT_COMMITTED, now)
         return out
@@ -545,11 +547,11 @@ class SessionScript:
             self._current.t_requested = now
             self._response_end = now + self.plan.timeouts.response_max
         self._enter(Phase.WAIT_RESPONSE_CREATED, now)
-        return [self._event("response.create")]
+        return [self._event(catalog.RESPONSE_CREATE)]
 
     def _response_event(self, etype: str, event: Mapping[str, Any], now: float) -> list[Event]:
         track = self._current
-        if etype == "response.created":
+        if etype == catalog.RESPONSE_CREATED:
             response = event.get("response")
             rid = response.get("id") if isinstance(response, Mapping) else None
             if track is None or track.t_created is not None:
@@ -564,7 +566,7 @@ class SessionScript:
                 self._enter(Phase.WAIT_RESPONSE_DONE, now)
             return []
         rid = event.get("response_id")
-        if etype == "response.done":
+        if etype == catalog.RESPONSE_DONE:
             response = event.get("response")
             rid = response.get("id") if isinstance(response, Mapping) else None
         if not isinstance(rid, str) or rid not in self._by_id:
@@ -594,7 +596,7 @@ class SessionScript:
             delta = event.get("delta")
             if isinstance(delta, str):
                 track.text.append(delta)
-        elif etype == "response.done":
+        elif etype == catalog.RESPONSE_DONE:
             response = event.get("response")
             response = response if isinstance(response, Mapping) else {}
             status = response.get("status")
