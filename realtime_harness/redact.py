@@ -39,7 +39,8 @@ __all__ = [
 MASK = "***"
 
 #: Query-string parameters that carry credentials (Azure browsers pass ``api-key=`` or
-#: ``Authorization=Bearer …`` in the query, protocol §1.1; SAS-style URLs use ``sig``).
+#: ``Authorization=Bearer …`` in the query, see Azure's Realtime WebSocket how-to; SAS-style URLs
+#: use ``sig``).
 SECRET_QUERY_KEYS: frozenset[str] = frozenset(
     {
         "api-key",

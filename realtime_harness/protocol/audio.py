@@ -1,7 +1,8 @@
 """Audio maths for the Realtime API: chunk sizes, base64, PCM16 conversions and G.711.
 
 Pure functions over bytes and numpy arrays: no file I/O, no resampling, no clocks (those live in
-:mod:`realtime_harness.media.audio`). The wire facts (protocol reference §5):
+:mod:`realtime_harness.media.audio`). The wire facts (the audio formats of the OpenAI Realtime
+session reference, https://platform.openai.com/docs/api-reference/realtime, and ``docs/audio.md``):
 
 * ``pcm16`` / GA ``{"type": "audio/pcm", "rate": 24000}``: signed 16-bit little-endian, 24 kHz,
   mono, raw. 1 ms = 48 bytes; a 100 ms chunk is 2,400 samples = 4,800 bytes = 6,400 base64 chars.

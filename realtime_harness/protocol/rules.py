@@ -2,9 +2,8 @@
 
 Each :class:`Rule` has a short stable name that appears in every report (``validate``, ``probe``,
 the mock's client checks, the pytest plugin), the side it judges (what the server sends, or what
-the client sends), a one-line statement, and the section of ``realtime-protocol.md`` it comes
-from. The validator (:mod:`realtime_harness.protocol.validator`) implements them; this module also
-holds the classification of every server event type into its role in the grammar (§3.2–3.6), so
+the client sends), a one-line statement, and the public reference it comes from. The validator (:mod:`realtime_harness.protocol.validator`) implements them; this module also
+holds the classification of every server event type into its role in the response grammar, so
 that both dialects share one grammar: beta names are mapped through the dialect table.
 
 What real servers do that the documentation does not say is tolerated here on purpose (see the
@@ -51,6 +50,13 @@ class Rule:
     reference: str
 
 
+# Where each rule comes from: the public API references (the ordering rules follow from the
+# server events' descriptions there; docs/validate.md explains each rule).
+_WS_GUIDE = "https://platform.openai.com/docs/guides/realtime-websocket"
+_SERVER_EVENTS = "https://platform.openai.com/docs/api-reference/realtime-server-events"
+_CLIENT_EVENTS = "https://platform.openai.com/docs/api-reference/realtime-client-events"
+_JSONL = "https://jsonlines.org"
+
 _TABLE: dict[str, Rule] = {}
 
 
@@ -64,7 +70,7 @@ def _rule(name: str, side: Side, summary: str, reference: str) -> Rule:
 
 # --- input: lines of a file --------------------------------------------------------------------
 BAD_LINE = _rule(
-    "bad-line", "server", "Every line is one JSON object with a string 'type'.", "issue #2"
+    "bad-line", "server", "Every line is one JSON object with a string 'type'.", _JSONL
 )
 
 # --- session -----------------------------------------------------------------------------------
@@ -72,68 +78,70 @@ FIRST_EVENT = _rule(
     "first-event-session-created",
     "server",
     "The first server event is session.created (errors refusing the session may precede it).",
-    "§1.4, §3.1, §3.7.1",
+    _WS_GUIDE,
 )
 SESSION_CREATED_ONCE = _rule(
-    "session-created-once", "server", "session.created is sent once per connection.", "§3.1"
+    "session-created-once", "server", "session.created is sent once per connection.", _SERVER_EVENTS
 )
 EVENT_ID_UNIQUE = _rule(
     "event-id-unique",
     "server",
     "Every server event_id is unique within the connection (checked over a bounded window).",
-    "§2, §3.7.2",
+    _SERVER_EVENTS,
 )
 EVENT_ID_MISSING = _rule(
-    "event-id-missing", "server", "Every server event carries a string event_id.", "§2"
+    "event-id-missing", "server", "Every server event carries a string event_id.", _SERVER_EVENTS
 )
 DIALECT_MISMATCH = _rule(
     "dialect-mismatch",
     "server",
     "A beta stream never uses GA-only names and a GA stream never uses beta-only names.",
-    "§2.3, §3.7.10",
+    _SERVER_EVENTS,
 )
 
 # --- responses ---------------------------------------------------------------------------------
 RESPONSE_ID_REUSED = _rule(
-    "response-id-reused", "server", "response.created introduces a new response id.", "§3.7.4"
+    "response-id-reused", "server", "response.created introduces a new response id.", _SERVER_EVENTS
 )
 RESPONSE_NOT_ACTIVE = _rule(
     "response-not-active",
     "server",
     "Every response.* event refers to a response that was created and is not yet done.",
-    "§3.7.3",
+    _SERVER_EVENTS,
 )
 EVENT_AFTER_RESPONSE_DONE = _rule(
     "event-after-response-done",
     "server",
     "No response.* event for a response follows its response.done.",
-    "§3.7.4",
+    _SERVER_EVENTS,
 )
 DONE_WITHOUT_CREATED = _rule(
     "done-without-created",
     "server",
     "response.done refers to a response that response.created introduced.",
-    "§3.7.4",
+    _SERVER_EVENTS,
 )
-DONE_TWICE = _rule("done-twice", "server", "One response.done per response.created.", "§3.7.4")
+DONE_TWICE = _rule(
+    "done-twice", "server", "One response.done per response.created.", _SERVER_EVENTS
+)
 ONE_ACTIVE_RESPONSE = _rule(
     "one-active-response",
     "server",
     "At most one response writes to the default conversation at a time.",
-    "§3.6, §3.7.9",
+    _SERVER_EVENTS,
 )
 FINAL_STATUS = _rule(
     "final-status",
     "server",
     "response.done has status completed, cancelled, failed or incomplete, and status_details "
     "is null or matches that status.",
-    "§4.2, §3.7.11",
+    _SERVER_EVENTS,
 )
 DONE_WITH_OPEN_ITEMS = _rule(
     "completed-with-open-items",
     "server",
     "A completed response closes every item and part before response.done.",
-    "§3.2",
+    _SERVER_EVENTS,
 )
 
 # --- items and content parts ------------------------------------------------------------------
@@ -141,87 +149,89 @@ ITEM_ADDED_TWICE = _rule(
     "item-added-twice",
     "server",
     "Each (response_id, output_index) and each item id is added once.",
-    "§3.7.5",
+    _SERVER_EVENTS,
 )
 ITEM_NOT_OPEN = _rule(
     "item-not-open",
     "server",
     "Parts, deltas and output_item.done refer to an item that output_item.added opened and "
     "output_item.done has not closed.",
-    "§3.7.5",
+    _SERVER_EVENTS,
 )
 ITEM_INDEX_MISMATCH = _rule(
     "item-index-mismatch",
     "server",
     "An event's output_index and item_id agree with the item's output_item.added.",
-    "§3.7.5",
+    _SERVER_EVENTS,
 )
 ITEM_DONE_WITH_OPEN_PART = _rule(
     "item-done-with-open-part",
     "server",
     "output_item.done follows content_part.done of every part of the item.",
-    "§3.2",
+    _SERVER_EVENTS,
 )
 PART_ADDED_TWICE = _rule(
-    "part-added-twice", "server", "Each (item_id, content_index) is added once.", "§3.7.6"
+    "part-added-twice", "server", "Each (item_id, content_index) is added once.", _SERVER_EVENTS
 )
 PART_NOT_OPEN = _rule(
     "part-not-open",
     "server",
     "Deltas, stream .done and content_part.done refer to a part that content_part.added opened.",
-    "§3.7.6",
+    _SERVER_EVENTS,
 )
 DELTA_AFTER_STREAM_DONE = _rule(
     "delta-after-stream-done",
     "server",
     "No delta of a stream follows that stream's .done.",
-    "§3.7.6",
+    _SERVER_EVENTS,
 )
 DELTA_AFTER_PART_DONE = _rule(
     "delta-after-part-done",
     "server",
     "No delta or stream .done follows the part's content_part.done.",
-    "§3.7.6",
+    _SERVER_EVENTS,
 )
 STREAM_DONE_TWICE = _rule(
-    "stream-done-twice", "server", "Each stream of a part has one .done.", "§3.2"
+    "stream-done-twice", "server", "Each stream of a part has one .done.", _SERVER_EVENTS
 )
 PART_DONE_BEFORE_STREAM_DONE = _rule(
     "part-done-before-stream-done",
     "server",
     "content_part.done follows the .done of every stream that sent deltas in the part.",
-    "§3.7.6",
+    _SERVER_EVENTS,
 )
 TEXT_MISMATCH = _rule(
     "text-mismatch",
     "server",
     "Concatenated output text deltas equal the text of output_text.done.",
-    "§3.7.7",
+    _SERVER_EVENTS,
 )
 TRANSCRIPT_MISMATCH = _rule(
     "transcript-mismatch",
     "server",
     "Concatenated audio transcript deltas equal the transcript of output_audio_transcript.done.",
-    "§3.7.7",
+    _SERVER_EVENTS,
 )
 ARGUMENTS_MISMATCH = _rule(
     "arguments-mismatch",
     "server",
     "Concatenated function_call_arguments deltas equal the arguments of .done.",
-    "§3.5, §3.7.7",
+    _SERVER_EVENTS,
 )
 ARGUMENTS_NOT_OPEN = _rule(
     "arguments-not-open",
     "server",
     "Function-call argument events refer to an open function_call item and stop at .done.",
-    "§3.5",
+    _SERVER_EVENTS,
 )
-AUDIO_NOT_BASE64 = _rule("audio-not-base64", "server", "Audio deltas are valid base64.", "§2.2, §5")
+AUDIO_NOT_BASE64 = _rule(
+    "audio-not-base64", "server", "Audio deltas are valid base64.", _SERVER_EVENTS
+)
 AUDIO_PARTIAL_SAMPLE = _rule(
     "audio-partial-sample",
     "server",
     "PCM16 audio deltas hold whole 16-bit samples (an even number of bytes).",
-    "§5",
+    _CLIENT_EVENTS,
 )
 
 # --- client side -------------------------------------------------------------------------------
@@ -229,65 +239,65 @@ CLIENT_BEFORE_SESSION_CREATED = _rule(
     "client-before-session-created",
     "client",
     "The client waits for session.created before sending events.",
-    "§3.1",
+    _CLIENT_EVENTS,
 )
 CLIENT_UNKNOWN_TYPE = _rule(
     "client-unknown-type",
     "client",
     "Client events use a type the server accepts (else error invalid_value).",
-    "§2.1, §4.5",
+    _CLIENT_EVENTS,
 )
 CLIENT_MISSING_SESSION_TYPE = _rule(
     "client-missing-session-type",
     "client",
     "A GA session.update carries session.type (else missing_required_parameter).",
-    "§2.4, §4.5",
+    _CLIENT_EVENTS,
 )
 CLIENT_DIALECT_MISMATCH = _rule(
     "client-dialect-mismatch",
     "client",
     "Client events and session fields use the session's dialect (beta 'modalities' on GA is "
     "unknown_parameter).",
-    "§2.4",
+    _CLIENT_EVENTS,
 )
 CLIENT_COMMIT_TOO_SMALL = _rule(
     "client-commit-too-small",
     "client",
     "A commit follows at least 100 ms of audio appended since the previous commit "
     "(else input_audio_buffer_commit_empty).",
-    "§3.3, §4.6",
+    _CLIENT_EVENTS,
 )
 CLIENT_RESPONSE_WHILE_ACTIVE = _rule(
     "client-response-while-active",
     "client",
     "response.create for the default conversation waits until the active response is done "
     "(else conversation_already_has_active_response).",
-    "§3.6",
+    _CLIENT_EVENTS,
 )
 CLIENT_CANCEL_NOT_ACTIVE = _rule(
     "client-cancel-not-active",
     "client",
     "response.cancel is sent only while a response is active (else response_cancel_not_active).",
-    "§3.6",
+    _CLIENT_EVENTS,
 )
 CLIENT_APPEND_BEFORE_UPDATED = _rule(
     "client-append-before-session-updated",
     "client",
     "When the session is meant to run without VAD, audio is appended only after "
     "session.updated (default VAD is on until then).",
-    "§2.4, §9",
+    _CLIENT_EVENTS,
 )
 CLIENT_AUDIO_INVALID = _rule(
     "client-audio-invalid",
     "client",
     "Appended audio is base64 of whole samples in the input format, at most 15 MiB per event.",
-    "§2.1, §5",
+    _CLIENT_EVENTS,
 )
 CLIENT_UNKNOWN_CALL_ID = _rule(
     "client-unknown-call-id",
     "client",
     "A function_call_output answers a call_id the server issued.",
-    "§3.5",
+    _CLIENT_EVENTS,
 )
 
 #: Every rule by name.

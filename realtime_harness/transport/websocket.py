@@ -3,9 +3,9 @@
 Choices, each from a measured or reported problem:
 
 * ``compression=None`` unless asked: websockets negotiates permessage-deflate by default, which
-  costs about ten times the CPU per 6.4 KB audio message (``perf-limits.md`` §1).
+  costs about ten times the CPU per 6.4 KB audio message (measured; ``docs/benchmarks.md``).
 * ``max_size`` 16 MiB: server frames above the library's 1 MiB default have been seen
-  (3.4 MB, protocol §1.5), and a ``PayloadTooBig`` would look like a server fault.
+  (3.4 MB in real traces), and a ``PayloadTooBig`` would look like a server fault.
 * The TCP connection is opened here (``loop.sock_connect``) and handed to websockets, so DNS +
   TCP time (``connect_ms``) is measured apart from TLS + upgrade (``handshake_ms``). Behind an
   HTTP(S) proxy websockets connects through the proxy itself and only the total is known.
