@@ -2,9 +2,10 @@
 
 Each :class:`Rule` has a short stable name that appears in every report (``validate``, ``probe``,
 the mock's client checks, the pytest plugin), the side it judges (what the server sends, or what
-the client sends), a one-line statement, and the public reference it comes from. The validator (:mod:`realtime_harness.protocol.validator`) implements them; this module also
-holds the classification of every server event type into its role in the response grammar, so
-that both dialects share one grammar: beta names are mapped through the dialect table.
+the client sends), a one-line statement, and the public reference it comes from. The validator
+(:mod:`realtime_harness.protocol.validator`) implements them; this module also holds the
+classification of every server event type into its role in the response grammar, so that both
+dialects share one grammar: beta names are mapped through the dialect table.
 
 What real servers do that the documentation does not say is tolerated here on purpose (see the
 real traces): ``conversation.created`` may be absent; ``rate_limits.updated``, ``error``, input
