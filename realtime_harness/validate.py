@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from orjson import JSONDecodeError
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
-from realtime_harness.protocol.recording import classify_line
+from realtime_harness.protocol.recording import HEADER_KEY, classify_line
 from realtime_harness.protocol.validator import Report, Validator
 
 __all__ = [
@@ -56,6 +57,8 @@ STDIN = "-"
 
 _BOM = b"\xef\xbb\xbf"
 _SKIP_CHUNK = 1024 * 1024
+#: The directions of a recording frame (``"dir"``).
+_SIDES = frozenset(("server", "client"))
 _CONVERT_HINT = (
     "it looks like one JSON document (pretty-printed, or an array), not JSON Lines; convert it "
     "with `jq -c '.[]' FILE` (an array of events) or `jq -c . FILE` (one event)"
@@ -167,6 +170,7 @@ def check_stream(
     Raises :class:`UsageError` if the stream cannot be read.
     """
     validator = Validator(dialect)
+    server, client, loads = validator.server_event, validator.client_event, orjson.loads
     readline = stream.readline
     limit = max_line + 1
     skip = min(_SKIP_CHUNK, limit)
@@ -195,6 +199,39 @@ def check_stream(
                 raw = readline(limit)
                 continue
             last = not raw.endswith(b"\n")
+            if not last:
+                # The fast path of a long file: a plain event or a recording frame goes straight
+                # to the validator; every other line (blank, not JSON, a header, an odd shape)
+                # takes feed_line below, which parses it again and says what is wrong.
+                try:
+                    obj = loads(raw)
+                except JSONDecodeError:
+                    obj = None
+                if obj.__class__ is dict and HEADER_KEY not in obj:
+                    direction = obj.get("dir")
+                    if direction is None:
+                        event = obj if "type" in obj else None
+                    else:
+                        event = obj.get("event") if direction in _SIDES else None
+                    if event.__class__ is dict:
+                        t = None if direction is None else obj.get("t")
+                        t = t if isinstance(t, float | int) else None
+                        try:
+                            if direction == "client":
+                                client(event, line=number, t=t)
+                            else:
+                                server(event, line=number, t=t)
+                        except Exception as exc:  # a verdict, never a traceback
+                            validator.bad_line(
+                                number, f"{_UNCHECKABLE} ({type(exc).__name__}: {exc})"
+                            )
+                        else:
+                            usable += 1
+                        nonblank += 1
+                        if nonblank == 1:
+                            first = raw[:64].lstrip()
+                        raw = readline(limit)
+                        continue
             try:
                 fed = feed_line(validator, raw, number, last=last)
             except Exception as exc:  # the last line of defence: a verdict, never a traceback

@@ -227,6 +227,10 @@ class Validator:
         self._first_seen = False
         self._session_created = False
         self._event_ids = _Window(self.EVENT_ID_WINDOW)
+        # The last audio delta checked and its decoded size: servers (and the mock) often repeat
+        # a delta byte for byte (silence, a looped sample), and comparing is cheaper than decoding.
+        self._last_delta = ""
+        self._last_delta_size: int | None = 0
         self._responses: dict[str, _Response] = {}
         self._done_responses = _Window(4_096)
         self._items: dict[str, _Item] = {}
@@ -617,7 +621,11 @@ class Validator:
         delta = event.get("delta")
         if stream.audio:
             if isinstance(delta, str):
-                size = b64_decoded_length(delta)
+                if delta == self._last_delta:
+                    size = self._last_delta_size
+                else:
+                    size = b64_decoded_length(delta)
+                    self._last_delta, self._last_delta_size = delta, size
             elif is_elided(delta):
                 return
             else:
