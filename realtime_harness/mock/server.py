@@ -26,6 +26,7 @@ import logging
 import math
 import random
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -229,6 +230,7 @@ class MockServer:
         record_lateness: keep each send's lateness against its schedule (benchmarks).
         on_session_end: called with each finished session's log (the CLI prints it).
         on_reject: called with one line per refused connection (HTTP error, or error + close).
+        tls: serve ``wss://`` with this server context (see :mod:`realtime_harness.mock.tls`).
     """
 
     def __init__(
@@ -251,8 +253,10 @@ class MockServer:
         record_lateness: bool = False,
         on_session_end: Callable[[SessionLog], None] | None = None,
         on_reject: Callable[[str], None] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.dialect = Dialect(dialect)
+        self.tls = tls
         self.seed = seed
         self.host = host
         self.port = port
@@ -292,13 +296,13 @@ class MockServer:
 
     @property
     def url(self) -> str:
-        """``ws://127.0.0.1:PORT`` once started."""
+        """``ws://127.0.0.1:PORT`` (``wss://`` with ``tls``) once started."""
         if self._server is None:
             raise RuntimeError(
                 "the mock server is not running; use `async with` or run_in_thread()"
             )
         host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literals in brackets
-        return f"ws://{host}:{self.port}"
+        return f"{'wss' if self.tls is not None else 'ws'}://{host}:{self.port}"
 
     @property
     def ledger(self) -> list[FaultRecord]:
@@ -379,6 +383,7 @@ class MockServer:
             select_subprotocol=_select_subprotocol,
             server_header=None,
             backlog=LISTEN_BACKLOG,
+            ssl=self.tls,
         )
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from realtime_harness.protocol.assertions import ResultAssertions
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.outcome import Outcome
@@ -28,11 +29,12 @@ class AttemptRecord(BaseModel):
     summary: str = "clean"
 
 
-class ProbeResult(BaseModel):
+class ProbeResult(ResultAssertions, BaseModel):
     """The result of ``probe``: the ``--json`` document, plus the sessions behind it.
 
     The top-level fields describe the last session run (the one that decided the outcome);
     ``attempts`` lists every session in order. ``sessions`` is excluded from the JSON form.
+    In tests, ``result.assert_clean()`` and ``result.assert_failed(kind=...)`` fail with every id.
     """
 
     outcome: Outcome

@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from realtime_harness.protocol.assertions import ResultAssertions
 from realtime_harness.protocol.catalog import INPUT_AUDIO_BUFFER_APPEND
 from realtime_harness.protocol.codes import AUTH_ERROR_CODES, AUTH_STATUSES, FATAL_ERROR_CODES
 from realtime_harness.protocol.dialects import Dialect
@@ -118,8 +119,8 @@ class ProbeHandshake(BaseModel):
     client_request_id: str | None = None
 
 
-class SessionResult(BaseModel):
-    """Everything one connection showed."""
+class SessionResult(ResultAssertions, BaseModel):
+    """Everything one connection showed (``assert_clean()``/``assert_failed()`` for tests)."""
 
     outcome: Outcome
     dialect: Dialect

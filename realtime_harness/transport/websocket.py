@@ -46,7 +46,8 @@ _BODY_LIMIT = 2_000
 
 @dataclass(frozen=True)
 class WebSocketOptions:
-    """Connection options. ``compression`` True turns permessage-deflate on (off by default)."""
+    """Connection options. ``compression`` True turns permessage-deflate on (off by default);
+    ``ssl_context`` replaces the default (system) trust for ``wss://``, e.g. a test CA."""
 
     open_timeout: float = 10.0
     compression: bool = False
@@ -54,6 +55,7 @@ class WebSocketOptions:
     ping_interval: float | None = 20.0
     close_timeout: float = 2.0
     user_agent: str = "realtime-harness"
+    ssl_context: ssl.SSLContext | None = None
 
 
 class _connect(connect):
@@ -246,6 +248,8 @@ async def open_websocket(
                 if secure:
                     kwargs["server_hostname"] = host
                 connect_ms = (clock() - t0) * 1000
+            if secure and opts.ssl_context is not None:
+                kwargs["ssl"] = opts.ssl_context
             t1 = clock()
             ws = await _connect(
                 url,
