@@ -109,7 +109,9 @@ def _check_host(host: str) -> str:
     return name
 
 
-async def _serve(server: MockServer, stop_after: float | None, lines: _Lines) -> None:
+async def _serve(
+    server: MockServer, stop_after: float | None, lines: _Lines, ca_file: Path | None = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -130,6 +132,12 @@ async def _serve(server: MockServer, stop_after: float | None, lines: _Lines) ->
     # The URL is the first line of output, written at once, so scripts can read it and connect;
     # if nobody can read it (stdout closed) the server still serves.
     _write_stdout(server.url + "\n")
+    if ca_file is not None:
+        # Second line: the CA that clients must trust (the certificate is made at start).
+        _write_stdout(
+            f"CA certificate: {ca_file} (trust it, e.g. NODE_EXTRA_CA_CERTS={ca_file} "
+            f"or SSL_CERT_FILE={ca_file})\n"
+        )
     try:
         if stop_after is None:
             await stop.wait()
@@ -198,6 +206,14 @@ def mock_server(
         float | None,
         typer.Option(help="Stop the server after this many seconds (default: run until Ctrl-C)."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve wss:// with a certificate made at start by a throw-away CA; the second "
+            "line of output is the CA file to trust (removed when the server stops).",
+        ),
+    ] = False,
 ) -> None:
     """Run the embedded mock Realtime server: prints its URL, then one line per session.
 
@@ -219,6 +235,14 @@ def mock_server(
         lines = _Lines()
         if replay is not None and not replay.is_file():
             fail(f"replay file {replay} does not exist; pass a JSONL trace of server events")
+        certificates = contextlib.ExitStack()
+        ca_file: Path | None = None
+        context = None
+        if tls:
+            from realtime_harness.mock.tls import temporary_tls
+
+            made = certificates.enter_context(temporary_tls([host]))
+            ca_file, context = made.ca_file, made.server_context
         server = MockServer(
             dialect=dialect,
             faults=specs,
@@ -235,5 +259,7 @@ def mock_server(
             validate=True,
             on_session_end=lines.session,
             on_reject=lines.put,
+            tls=context,
         )
-        asyncio.run(_serve(server, stop_after, lines))
+        with certificates:
+            asyncio.run(_serve(server, stop_after, lines, ca_file))

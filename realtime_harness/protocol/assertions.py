@@ -55,7 +55,7 @@ class ResultAssertions:
         """Fail (``AssertionError``) unless the outcome is clean, naming every failure in full."""
         __tracebackhide__ = True  # pytest shows the test's line, not this one
         if self.outcome is not Outcome.CLEAN:
-            raise AssertionError(result_report(self, "expected a clean result"))
+            raise AssertionError(result_report(self, "not clean"))
 
     def assert_failed(self, kind: FailureKind | None = None, *, code: str | None = None) -> Failure:
         """The first non-benign failure of ``kind`` (any kind when None) whose error code is
@@ -66,9 +66,6 @@ class ResultAssertions:
                 continue
             if code is None or (failure.error is not None and failure.error.code == code):
                 return failure
-        wanted = " ".join(
-            part
-            for part in ("failure", kind or "of any kind", f"with code {code}" if code else "")
-            if part
-        )
-        raise AssertionError(result_report(self, f"expected a {wanted}"))
+        wanted = "no failure" + (f" of kind {kind}" if kind else "")
+        wanted += f" with code {code}" if code else ""
+        raise AssertionError(result_report(self, wanted))
