@@ -29,5 +29,5 @@ def realtime_dialect(request):
 
 def test_the_mock_answers_in_both_dialects(run_probe, realtime_mock, realtime_dialect):
     result = run_probe(text="Say hello.")
-    assert result.outcome.value == "clean", [f.summary() for f in result.failures]
+    result.assert_clean()
     assert result.dialect.value == realtime_dialect

@@ -9,7 +9,7 @@ import pytest
 
 def test_deployment_answers_a_text_turn(run_probe):
     result = run_probe(text="Say hello in one short sentence.")
-    assert result.outcome.value == "clean", [f.summary() for f in result.failures]
+    result.assert_clean()  # on failure: the outcome, then every id of every failure, in full
 
 
 def test_deployment_answers_speech_quickly(run_probe):
@@ -22,6 +22,6 @@ def test_deployment_answers_speech_quickly(run_probe):
 def test_a_failed_response_names_its_ids(run_probe, realtime_mock):
     result = run_probe(text="Say hello.")
     assert result.outcome.value == "server_failure"
-    failure = result.failures[0]
+    failure = result.assert_failed(kind="response_failed")
     assert failure.session_id.startswith("sess_")
     assert failure.response_id.startswith("resp_")

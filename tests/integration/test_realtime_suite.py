@@ -54,9 +54,7 @@ def user_text(text: str) -> dict[str, Any]:
 
 
 def assert_clean(result: ProbeResult) -> None:
-    assert result.outcome.value == "clean", [f.summary() for f in result.failures] + [
-        v.summary() for v in result.violations
-    ]
+    result.assert_clean()  # fails with every failure's and violation's line in full
 
 
 def checked(session: RealtimeTestSession, dialect: Dialect) -> list[str]:
