@@ -276,11 +276,21 @@ def test_each_test_gets_its_own_session_ids(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist is not installed")
 def test_ids_are_unique_across_xdist_workers(pytester: pytest.Pytester) -> None:
-    """Under pytest-xdist every worker's mock is seeded apart: no two tests share an id."""
+    """Under pytest-xdist every worker's mock is seeded apart: no two tests share an id, and
+    the xunit2 suite properties recorded on the workers reach the controller's report."""
+    write_ini(pytester, "junit_family = xunit2\n")
     pytester.makepyfile(SESSION_IDS_FILE)
-    result = pytester.runpytest_subprocess("-n", "2")
+    result = pytester.runpytest_subprocess("-n", "2", "--junitxml=report.xml")
     result.assert_outcomes(passed=4)
-    assert len(set(_ids(pytester))) == 4
+    ids = _ids(pytester)
+    assert len(set(ids)) == 4
+    root = ET.parse(pytester.path / "report.xml").getroot()
+    recorded = [
+        p.get("value") or ""
+        for p in root.iterfind(".//testsuite/properties/property")
+        if p.get("name") == "realtime_session_id"
+    ]
+    assert sorted(value.split(" ")[0] for value in recorded) == sorted(ids)
 
 
 # --- JUnit properties ---------------------------------------------------------------------------
@@ -321,15 +331,3 @@ def test_xunit2_puts_properties_on_the_suite_named_by_test(pytester: pytest.Pyte
         suite["realtime_session_id"],
     )
     assert suite["realtime_outcome"].startswith("clean (")
-
-
-@pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist is not installed")
-def test_xunit2_suite_properties_survive_xdist(pytester: pytest.Pytester) -> None:
-    """Recorded on a worker, written by the controller: xdist runs keep the suite properties."""
-    write_ini(pytester, "junit_family = xunit2\n")
-    pytester.makepyfile(JUNIT_FILE)
-    result = pytester.runpytest_subprocess("-n", "2", "--junitxml=report.xml")
-    result.assert_outcomes(passed=1)
-    root = ET.parse(pytester.path / "report.xml").getroot()
-    suite = _properties(root, ".//testsuite/properties/property")
-    assert suite["realtime_session_id"].startswith("sess_")
