@@ -424,3 +424,28 @@ def test_a_session_record_with_junk_in_every_field_still_parses() -> None:
     assert dict(parsed.timings_ms) == {"handshake": 4.0}
     assert len(parsed.responses) == 1
     assert parsed.failures == ()
+
+
+@pytest.mark.parametrize("digits", [2, 3])
+def test_a_histogram_fills_the_same_slots_as_hdrh_record_value(digits: int) -> None:
+    """The inlined recording puts every value in hdrh's own slot, with the same totals."""
+    import random
+
+    from hdrh.histogram import HdrHistogram
+
+    from realtime_harness.protocol import stats
+
+    rng = random.Random(7)
+    ours = stats.Histogram(digits)
+    reference = HdrHistogram(stats._LOWEST, stats._HIGHEST, digits)
+    for i in range(20_000):
+        ms = rng.choice([0.0, 1e-9, rng.random(), rng.random() * 1e3, rng.random() * 1e6, 1e9])
+        count = 1 + i % 3
+        assert ours.record(ms, count)
+        reference.record_value(min(round(ms * stats._UNIT_PER_MS), stats._HIGHEST), count)
+    assert list(ours._h.counts) == list(reference.counts)
+    assert (ours._h.total_count, ours._h.min_value, ours._h.max_value) == (
+        reference.total_count,
+        reference.min_value,
+        reference.max_value,
+    )
