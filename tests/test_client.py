@@ -12,7 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from realtime_harness.exceptions import ConnectError, HandshakeRejected, UsageError
+from realtime_harness.exceptions import (
+    ConnectError,
+    ConnectionClosed,
+    HandshakeRejected,
+    UsageError,
+)
 from realtime_harness.probe import (
     ProbeOptions,
     ProbeResult,
@@ -809,3 +814,35 @@ def test_probe_options_split_into_parts_and_compose_back() -> None:
         mock=options.mock,
     )
     assert again == options
+
+
+class _ClosedOnSendTransport(MemoryTransport):
+    """A socket whose close already arrived: sending fails, the frames before it are queued."""
+
+    async def send(self, text: str) -> None:
+        if self._inbox:
+            raise ConnectionClosed("close frame already received", code=1001, reason="expired")
+        await super().send(text)
+
+
+@pytest.mark.asyncio
+async def test_frames_before_a_close_are_seen_even_when_a_send_fails_first(
+    clock: FakeClock,
+) -> None:
+    """An error then close 1001, with the probe's next send failing on the close: the error
+    still explains the close (a server failure with the error's ids, not a connection one)."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.transport = _ClosedOnSendTransport(
+        clock=clock, on_send=server._on_send, handshake=server.transport.handshake
+    )
+    created = server.build.session_created()
+    error = server.build.error("session_expired")[0]
+    for event in [*created, error]:
+        server.transport.feed(orjson.dumps(event).decode())
+    server.transport.feed_close(1001, "invalid_request_error.session_expired")
+    server.first = []
+    result = await run_probe(options_for(server, clock, text="hi"))
+    assert result.outcome is Outcome.SERVER_FAILURE, [f.summary() for f in result.failures]
+    failure = next(f for f in result.failures if f.kind == "error_event")
+    assert failure.event_id == error["event_id"]
+    assert failure.session_id == created[0]["session"]["id"]

@@ -47,7 +47,7 @@ from realtime_harness.mock.voices import Voice, tone_voice
 from realtime_harness.mock.wire import Wire, split_words
 from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol import session_config as S
-from realtime_harness.protocol.audio import b64_decoded_length
+from realtime_harness.protocol.audio import MIN_COMMIT_MS, b64_decoded_length
 from realtime_harness.protocol.ids import IdGenerator, new_id
 from realtime_harness.protocol.rules import LIVE_CLIENT_EVENT_TYPES
 
@@ -58,7 +58,6 @@ CLIENT_EVENT_TYPES = LIVE_CLIENT_EVENT_TYPES
 
 #: Voices longer than this are used only when asked for (``reply_voice`` or by name).
 LONG_ANSWER_S = 10.0
-_MIN_COMMIT_MS = 100.0
 
 
 @functools.cache
@@ -371,7 +370,7 @@ class SessionBehaviour:
                     self._start_response(None, now)
 
     def _on_commit(self, event: Mapping[str, Any], now: float, client_id: str | None) -> None:
-        if self.input.buffer_ms < _MIN_COMMIT_MS:
+        if self.input.buffer_ms < MIN_COMMIT_MS:
             raise Rejected(
                 "input_audio_buffer_commit_empty",
                 "Error committing input audio buffer: buffer too small. Expected at least 100ms "

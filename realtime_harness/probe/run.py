@@ -56,14 +56,39 @@ async def drive(
             except TimeoutError:
                 actions = session.poll(clock())
                 continue
-            if contains_secret(text):
-                # A gateway that echoes the key must not put it into results, logs or files.
-                text = redact_text(text)
-            actions = session.receive(text, clock())
+            actions = session.receive(_safe(text), clock())
     except ConnectionClosed as exc:
+        await _received_before(session, transport, clock)
         session.closed(exc.code, exc.reason, clock())
     finally:
         if session.closed_by is None:
             await transport.close(1000, "")
             session.closed_by_client(transport.close_code, transport.close_reason)
     return session.result(clock())
+
+
+def _safe(text: str) -> str:
+    # A gateway that echoes the key must not put it into results, logs or files.
+    return redact_text(text) if contains_secret(text) else text
+
+
+async def _received_before(
+    session: ClientSession,
+    transport: Transport,
+    clock: Callable[[], float],
+) -> int:
+    """Hand the session the frames the server sent before its close, in order; how many.
+
+    A send can fail on the close while frames that came before it are still queued (an error,
+    then close 1001): they explain the close, so the session must see them first. Bounded by
+    the plan's drain time.
+    """
+    end = clock() + session.plan.timeouts.drain
+    seen = 0
+    while True:
+        try:
+            text = await transport.recv(max(0.0, end - clock()))
+        except (ConnectionClosed, TimeoutError):
+            return seen
+        session.receive(_safe(text), clock())
+        seen += 1
