@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from realtime_harness.cli._app import app, fail, one_line_errors
-from realtime_harness.mock.config import Latency
+from realtime_harness.mock.config import REALTIME_MODELS, Latency
 from realtime_harness.mock.fault_spec import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
 from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.protocol.dialects import Dialect
@@ -109,6 +109,18 @@ def _check_host(host: str) -> str:
     return name
 
 
+def _names(value: str | None, flag: str) -> tuple[str, ...] | None:
+    """A comma-separated list of names (``default``: today's realtime model names)."""
+    if value is None:
+        return None
+    if value.strip() == "default":
+        return REALTIME_MODELS
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        fail(f"{flag} is empty; give names separated by commas, or 'default'")
+    return names
+
+
 async def _serve(
     server: MockServer, stop_after: float | None, lines: _Lines, ca_file: Path | None = None
 ) -> None:
@@ -183,6 +195,22 @@ def mock_server(
             show_default=False,
         ),
     ] = None,
+    deployments: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated Azure deployments that exist ('default': today's realtime "
+            "model names); any other is answered HTTP 404 DeploymentNotFound. Default: any.",
+            show_default=False,
+        ),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated models /v1/realtime serves ('default': today's realtime "
+            "model names); any other is answered invalid_model and close 4000. Default: any.",
+            show_default=False,
+        ),
+    ] = None,
     max_seconds: Annotated[
         float,
         typer.Option(help="Session length before session_expired and close (real: 3600).", min=1),
@@ -254,6 +282,8 @@ def mock_server(
             ),
             max_session_s=max_seconds,
             require_key=require_key,
+            deployments=_names(deployments, "--deployments"),
+            models=_names(models, "--models"),
             ledger_path=ledger,
             replay=replay,
             validate=True,

@@ -7,7 +7,31 @@ from dataclasses import dataclass, field
 from realtime_harness.mock.voices import Voice
 from realtime_harness.protocol.dialects import Dialect
 
-__all__ = ["BehaviourConfig", "Latency"]
+__all__ = ["REALTIME_API_VERSIONS", "REALTIME_MODELS", "BehaviourConfig", "Latency"]
+
+#: Today's realtime model names (OpenAI models; on Azure, a deployment is usually named after its
+#: model), with their dated variants: the names the Azure realtime how-to
+#: (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/realtime-audio) and the openai
+#: package's model literals list. ``MockServer(models=REALTIME_MODELS)`` (``mock-server --models
+#: default``) makes the mock refuse every other name as the services do.
+REALTIME_MODELS: tuple[str, ...] = (
+    "gpt-realtime",
+    "gpt-realtime-2025-08-28",
+    "gpt-realtime-mini",
+    "gpt-realtime-mini-2025-10-06",
+    "gpt-realtime-mini-2025-12-15",
+    "gpt-realtime-1.5",
+    "gpt-realtime-2",
+    "gpt-realtime-2.1",
+    "gpt-realtime-2.1-mini",
+    "gpt-4o-realtime-preview",
+    "gpt-4o-realtime-preview-2024-12-17",
+    "gpt-4o-mini-realtime-preview",
+    "gpt-4o-mini-realtime-preview-2024-12-17",
+)
+#: The api-versions the mock's preview route accepts (Azure answers any other with HTTP 400
+#: ``BadRequest`` "API version not supported"): the preview ones still documented for realtime.
+REALTIME_API_VERSIONS: tuple[str, ...] = ("2025-04-01-preview", "2025-08-28")
 
 
 @dataclass(frozen=True, slots=True)

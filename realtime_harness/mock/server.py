@@ -44,7 +44,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_harness.endpoints import parse_route
-from realtime_harness.mock.config import BehaviourConfig, Latency
+from realtime_harness.mock.config import REALTIME_API_VERSIONS, BehaviourConfig, Latency
 from realtime_harness.mock.fault_spec import (
     FaultKind,
     FaultPhase,
@@ -224,6 +224,13 @@ class MockServer:
         voices: what responses say (default: the bundled samples).
         reply_voice: always answer with this sample.
         require_key: when set, only this key is accepted (OpenAI: error + close 3000; Azure: 401).
+        deployments: the Azure deployments that exist; any other name on an Azure route is
+            answered HTTP 404 ``DeploymentNotFound``, as Azure does (None: every name exists).
+        models: the models OpenAI's route serves; any other is answered ``invalid_model`` and
+            close 4000 (None: every name; :data:`~realtime_harness.mock.config.REALTIME_MODELS`
+            is today's list).
+        api_versions: the api-versions the Azure preview route accepts; any other is answered
+            HTTP 400 ``BadRequest`` "API version not supported", as Azure does.
         ledger_path: also write the fault ledger to this JSONL file.
         replay: serve this recorded trace to every client instead of generating sessions.
         validate: run the project's validator over each session's traffic.
@@ -247,6 +254,9 @@ class MockServer:
         voices: tuple[Voice, ...] | None = None,
         reply_voice: str | None = None,
         require_key: str | None = None,
+        deployments: Iterable[str] | None = None,
+        models: Iterable[str] | None = None,
+        api_versions: Iterable[str] = REALTIME_API_VERSIONS,
         ledger_path: str | Path | None = None,
         replay: str | Path | None = None,
         validate: bool = True,
@@ -269,6 +279,9 @@ class MockServer:
             reply_voice=reply_voice,
         )
         self.require_key = require_key
+        self.deployments = None if deployments is None else frozenset(deployments)
+        self.models = None if models is None else frozenset(models)
+        self.api_versions = frozenset(api_versions)
         register_secret(require_key)  # masked in every path and line the mock prints
         self.validate = validate
         self.record_lateness = record_lateness
@@ -288,6 +301,8 @@ class MockServer:
         self.lateness: list[float] = []
         self._counter = 0
         self._rng = random.Random(f"{seed}:handshake")
+        # Ids of refusals injected as faults: their own stream, so the coins above stay as they were.
+        self._fault_ids = random.Random(f"{seed}:fault-ids")
         self._pending: dict[ServerConnection, _Handshake] = {}
         self._server: Server | None = None
         self._connections: set[ServerConnection] = set()
@@ -458,6 +473,21 @@ class MockServer:
             response.headers[name] = value
         return response
 
+    def _fault_headers(self, request: Request) -> dict[str, str]:
+        """The id headers of an injected refusal, shaped as the route's service sends them."""
+        request_id = str(uuid.UUID(int=self._fault_ids.getrandbits(128), version=4))
+        try:
+            _, route = parse_route(request.path)
+        except ValueError:
+            route = None
+        if route is not None and route.form.azure:
+            return {
+                "apim-request-id": request_id,
+                "x-request-id": request_id,
+                "x-ms-region": "Mock Region",
+            }
+        return {"x-request-id": f"req_{request_id.replace('-', '')}"}
+
     def _loggable(self, target: str, headers: Headers) -> str:
         """The request target as the mock logs it: a known route and known parameters only, and
         no value that is or may be a credential (a client may put its key anywhere, even in the
@@ -498,11 +528,16 @@ class MockServer:
                     "429",
                     "Requests to the Realtime API have exceeded call rate limit. Please retry "
                     "after the time in the retry-after header.",
-                    {"retry-after": f"{fault.retry_after:g}"},
+                    {**self._fault_headers(request), "retry-after": f"{fault.retry_after:g}"},
                 )
             elif fault.kind is FaultKind.HANDSHAKE_503:
+                # A regional incident: the refusal still carries the ids support asks for.
                 return self._reject(
-                    connection, 503, "ServiceUnavailable", "The service is temporarily unavailable."
+                    connection,
+                    503,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable.",
+                    self._fault_headers(request),
                 )
         path, route = parse_route(request.path)
         query = route.query if route is not None else {}
@@ -555,7 +590,19 @@ class MockServer:
                 "Both api-version and deployment query parameters are required.",
                 extra,
             )
+        version = query.get("api-version")
+        if route.form.version_param is not None and version not in self.api_versions:
+            return self._reject(connection, 400, "BadRequest", "API version not supported", extra)
         dialect, model = route.form.dialect or self.dialect, route.name
+        if azure and self.deployments is not None and model not in self.deployments:
+            return self._reject(
+                connection,
+                404,
+                "DeploymentNotFound",
+                "The API deployment for this resource does not exist. If you created the "
+                "deployment within the last 5 minutes, please wait a moment and try again.",
+                extra,
+            )
         if route.form.dialect is None:
             if self.require_key is not None and key != self.require_key:
                 fatal = (
@@ -578,6 +625,18 @@ class MockServer:
                     "wss://api.openai.com/v1/realtime?model=gpt-realtime",
                     codes.CLOSE_BAD_REQUEST,
                 )
+        if (
+            not azure
+            and fatal is None
+            and self.models is not None
+            and model
+            and model not in self.models
+        ):
+            fatal = (
+                "invalid_model",
+                f'Model "{model}" is not supported in realtime mode.',
+                codes.CLOSE_BAD_REQUEST,
+            )
         if model and any(word in model.lower() for word in _NOT_REALTIME):
             if azure:
                 # "OpperationNotSupported" (sic) is the code Azure really sends
