@@ -31,7 +31,46 @@ from realtime_harness.protocol.script import (
 from realtime_harness.redact import RedactingFilter, redact_text
 from realtime_harness.target import AuthMode, resolve_target
 
-__all__ = ["TurnDetection", "configure_logging", "probe", "render_result"]
+__all__ = [
+    "ApiVersionOption",
+    "AuthOption",
+    "DeploymentOption",
+    "DialectOption",
+    "EndpointOption",
+    "EnvFileOption",
+    "ModelOption",
+    "TurnDetection",
+    "UrlOption",
+    "configure_logging",
+    "probe",
+    "render_result",
+]
+
+# The target options, shared with every command that talks to a deployment (``doctor``).
+UrlOption = Annotated[
+    str | None, typer.Option(help="Full ws:// or wss:// URL of the realtime endpoint.")
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(help="Azure resource endpoint (https://NAME.openai.azure.com)."),
+]
+DeploymentOption = Annotated[str | None, typer.Option(help="Azure deployment name.")]
+ModelOption = Annotated[str | None, typer.Option(help="OpenAI model (default gpt-realtime).")]
+ApiVersionOption = Annotated[
+    str | None,
+    typer.Option(help="Azure preview api-version (selects the preview/beta protocol)."),
+]
+DialectOption = Annotated[
+    Dialect | None,
+    typer.Option(help="Wire dialect; follows from the URL when omitted."),
+]
+AuthOption = Annotated[
+    AuthMode | None,
+    typer.Option(help="api-key header, bearer key, or entra (needs the azure extra)."),
+]
+EnvFileOption = Annotated[
+    Path | None, typer.Option(help="Read settings from this .env file (default ./.env).")
+]
 
 
 class TurnDetection(enum.StrEnum):
@@ -179,30 +218,14 @@ def _progress(enabled: bool) -> Callable[[str, int, int], None] | None:
 
 @app.command()
 def probe(
-    url: Annotated[
-        str | None, typer.Option(help="Full ws:// or wss:// URL of the realtime endpoint.")
-    ] = None,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(help="Azure resource endpoint (https://NAME.openai.azure.com)."),
-    ] = None,
-    deployment: Annotated[str | None, typer.Option(help="Azure deployment name.")] = None,
-    model: Annotated[str | None, typer.Option(help="OpenAI model (default gpt-realtime).")] = None,
-    api_version: Annotated[
-        str | None,
-        typer.Option(help="Azure preview api-version (selects the preview/beta protocol)."),
-    ] = None,
-    dialect: Annotated[
-        Dialect | None,
-        typer.Option(help="Wire dialect; follows from the URL when omitted."),
-    ] = None,
-    auth: Annotated[
-        AuthMode | None,
-        typer.Option(help="api-key header, bearer key, or entra (needs the azure extra)."),
-    ] = None,
-    env_file: Annotated[
-        Path | None, typer.Option(help="Read settings from this .env file (default ./.env).")
-    ] = None,
+    url: UrlOption = None,
+    endpoint: EndpointOption = None,
+    deployment: DeploymentOption = None,
+    model: ModelOption = None,
+    api_version: ApiVersionOption = None,
+    dialect: DialectOption = None,
+    auth: AuthOption = None,
+    env_file: EnvFileOption = None,
     audio: Annotated[
         str, typer.Option(help="Sample name (see `samples`) or audio file path.")
     ] = "greeting",

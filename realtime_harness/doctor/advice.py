@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.doctor.checks import Check, Stage, Status
-from realtime_harness.doctor.config import SDK_FIX, UrlForm, classify_url
+from realtime_harness.doctor.config import SDK_FIX, UrlForm, route_form
 from realtime_harness.protocol.codes import (
     AUTH_CLOSE_CODES,
     AUTH_ERROR_CODES,
@@ -71,6 +71,7 @@ class Cause(enum.StrEnum):
     """A named reason for a session that fails at once."""
 
     API_VERSION_ON_GA_URL = "api-version-on-ga-url"
+    API_VERSION_UNSUPPORTED = "api-version-unsupported"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     DEPLOYMENT_NOT_FOUND = "deployment-not-found"
@@ -111,6 +112,7 @@ class Diagnosis(BaseModel):
             evidence=f"{self.cause.value}: {self.evidence}",
             fix=self.fix,
             seen=self.seen,
+            cause=self.cause.value,
         )
 
 
@@ -184,7 +186,8 @@ def ids_from_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _facts(obs: Observation) -> _Facts:
-    form = classify_url(obs.url) if obs.url else None
+    # The route decides how the server answers, on any host (a gateway or mock serves it too).
+    form = route_form(obs.url) if obs.url else None
     version = None
     if obs.url:
         try:
@@ -230,6 +233,12 @@ def _refused(f: _Facts, status: int) -> bool:
 
 def _not_realtime(f: _Facts) -> bool:
     return f.body_code.lower() in _NOT_SUPPORTED or f.error_code.lower() in _NOT_SUPPORTED
+
+
+def _version_refused(f: _Facts) -> bool:
+    """Azure's answer to an api-version it does not serve: HTTP 400 "API version not
+    supported" (code ``BadRequest``)."""
+    return f.status == 400 and "api version not supported" in f.body_message.lower()
 
 
 def _session_param(f: _Facts) -> bool:
@@ -298,12 +307,23 @@ ADVICE: tuple[Advice, ...] = (
         "use that deployment's name",
     ),
     Advice(
+        Cause.API_VERSION_UNSUPPORTED,
+        _version_refused,
+        lambda f: (
+            f"HTTP 400 API version not supported: api-version={f.api_version_in_url or '?'} is "
+            "retired or unknown"
+        ),
+        "use the GA route wss://NAME.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT (no "
+        "api-version); on the preview route the last realtime api-version is 2025-04-01-preview",
+    ),
+    Advice(
         Cause.HANDSHAKE_REFUSED,
         lambda f: (
             f.status is not None
             and 400 <= f.status < 500
             and f.status not in (401, 403, 404, 429)
             and not _not_realtime(f)
+            and not _version_refused(f)
         ),
         lambda f: f"HTTP {f.status} on the upgrade{_msg(f)}",
         "compare the URL and headers with the documented form; the body's code names the field",

@@ -68,7 +68,8 @@ class Check(BaseModel):
 
     ``seen`` holds the ids and response headers the check saw (``apim-request-id``,
     ``x-request-id``, ``x-ms-region``, ``sess_…``); credential headers are masked on the way in.
-    ``skipped_because`` names the earlier check that made this one meaningless.
+    ``skipped_because`` names the earlier check that made this one meaningless; ``cause`` the
+    named cause (:class:`~realtime_harness.doctor.advice.Cause` value) the check found, if any.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -80,6 +81,7 @@ class Check(BaseModel):
     fix: str = ""
     seen: dict[str, str] = Field(default_factory=dict)
     skipped_because: str | None = None
+    cause: str | None = None
 
     @field_validator("evidence", "fix")
     @classmethod
@@ -167,6 +169,15 @@ class Report(BaseModel):
     def failed(self) -> list[Check]:
         """The failing checks, in order."""
         return [c for c in self.checks if c.status is Status.FAIL]
+
+    def causes(self) -> list[str]:
+        """The causes the failing and warning checks name, each once, in order."""
+        found: list[str] = []
+        for check in self.checks:
+            failing = check.status in (Status.FAIL, Status.WARN)
+            if failing and check.cause and check.cause not in found:
+                found.append(check.cause)
+        return found
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` shape (``schema_version``, ``target``, ``checks``, ``exit_code``)."""

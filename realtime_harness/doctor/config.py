@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from realtime_harness.doctor.checks import Check, Stage, Status
+from realtime_harness.endpoints import form_for_path
 from realtime_harness.exceptions import ConfigError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.target import AuthMode, Target, Variant, _is_azure_host, resolve_target
@@ -54,6 +55,7 @@ __all__ = [
     "classify_url",
     "key_shape",
     "resolve_inputs",
+    "route_form",
 ]
 
 _OPENAI_HOST = "api.openai.com"
@@ -153,7 +155,9 @@ class ConfigInputs:
     ``url`` is the realtime URL (or what the user gave as one); ``endpoint`` the resource base
     when one was given separately (``--endpoint``, ``AZURE_OPENAI_ENDPOINT``); ``headers`` the
     request headers, credentials included (only their shape is read); ``dialect`` the event shape
-    the client will send (None: unknown, e.g. a third-party client).
+    the client will send (None: unknown, e.g. a third-party client); ``target`` the resolved
+    target these inputs came from, which the live checks connect to (None: inputs described by
+    hand, configuration checks only).
     """
 
     url: str
@@ -161,6 +165,7 @@ class ConfigInputs:
     endpoint: str | None = None
     api_version: str | None = None
     dialect: Dialect | None = None
+    target: Target | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_target(
@@ -173,6 +178,7 @@ class ConfigInputs:
             endpoint=endpoint,
             api_version=api_version,
             dialect=target.dialect,
+            target=target,
         )
 
 
@@ -264,6 +270,19 @@ def _is_azure(host: str) -> bool:
     return _is_azure_host(host)
 
 
+_FORM_OF_VARIANT = {
+    Variant.OPENAI: UrlForm.OPENAI,
+    Variant.AZURE: UrlForm.AZURE_GA,
+    Variant.AZURE_PREVIEW: UrlForm.AZURE_PREVIEW,
+}
+
+
+def _path_form(parsed: _Parsed) -> UrlForm | None:
+    # The route table of realtime_harness.endpoints; a gateway may put the route under a prefix.
+    form = form_for_path(parsed.path, exact=False)
+    return None if form is None else _FORM_OF_VARIANT.get(form.variant)
+
+
 def classify_url(url: str) -> UrlForm:
     """Which of the four forms ``url`` is (by host and path; ``custom`` for anything else)."""
     parsed = _parse(url)
@@ -272,11 +291,21 @@ def classify_url(url: str) -> UrlForm:
     if parsed.host == _OPENAI_HOST:
         return UrlForm.OPENAI
     if _is_azure(parsed.host):
-        if parsed.path.endswith("/openai/v1/realtime"):
-            return UrlForm.AZURE_GA
-        if parsed.path.endswith("/openai/realtime"):
-            return UrlForm.AZURE_PREVIEW
+        form = _path_form(parsed)
+        if form in (UrlForm.AZURE_GA, UrlForm.AZURE_PREVIEW):
+            return form
     return UrlForm.CUSTOM
+
+
+def route_form(url: str) -> UrlForm:
+    """The form of the route ``url`` asks for, whatever the host: a gateway or a local mock that
+    serves ``/openai/realtime`` answers as the Azure preview route does. ``custom`` when the path
+    is no realtime route (or the URL does not parse)."""
+    form = classify_url(url)
+    if form is not UrlForm.CUSTOM:
+        return form
+    parsed = _parse(url)
+    return (_path_form(parsed) if parsed is not None else None) or UrlForm.CUSTOM
 
 
 _ASSISTANTS_SEGMENTS = frozenset({"threads", "assistants", "runs"})

@@ -39,7 +39,7 @@ from realtime_harness.target import Target
 from realtime_harness.transport.base import Transport
 from realtime_harness.transport.websocket import WebSocketOptions, open_websocket
 
-__all__ = ["run_probe", "run_probe_sync", "run_session"]
+__all__ = ["default_connect", "run_probe", "run_probe_sync", "run_session"]
 
 log = logging.getLogger("realtime_harness.probe")
 
@@ -61,6 +61,11 @@ def _default_connect(options: ProbeOptions) -> TransportFactory:
         )
 
     return connect
+
+
+#: The transport factory a probe uses when none is injected (``doctor`` wraps it to look at the
+#: handshake and frames).
+default_connect = _default_connect
 
 
 async def run_session(

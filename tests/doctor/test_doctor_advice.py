@@ -111,6 +111,16 @@ CASES = [
         id="400-other",
     ),
     pytest.param(
+        Observation(
+            url=AZURE_PREVIEW.replace("2025-04-01-preview", "2024-10-01-preview"),
+            status=400,
+            body={"error": {"code": "BadRequest", "message": "API version not supported"}},
+            headers=AZURE_HEADERS,
+        ),
+        Cause.API_VERSION_UNSUPPORTED,
+        id="400-api-version-not-supported",
+    ),
+    pytest.param(
         Observation(url=AZURE_GA, status=429, headers={**AZURE_HEADERS, "Retry-After": "12"}),
         Cause.THROTTLED,
         id="429",
