@@ -130,7 +130,9 @@ class DoctorOptions:
 
     ``inputs`` are the resolved target options (None: the embedded mock; a failing ``target``
     :class:`Check` when the options could not form a URL); ``audio`` the sample or file the user
-    plans to send; ``repeat`` how many times in all a step failing with a service error is run.
+    plans to send; ``repeat`` how many times in all a step failing with a service error is run;
+    ``speed`` the audio pacing, as the probe's (None: real time, as fast as possible for the
+    embedded mock).
     ``connect``, ``clock``, ``wall`` and ``rng`` are for tests (a transport factory, the
     monotonic clock, the Unix time and the id source); ``mock_faults`` and ``mock_kwargs`` shape
     the embedded mock.
@@ -140,6 +142,7 @@ class DoctorOptions:
     audio: str | None = None
     repeat: int = 1
     timeout: float = 10.0
+    speed: float | None = None
     failures_log: Path | None = None
     mock_faults: tuple[str, ...] = ()
     connect: TransportFactory | None = None
@@ -299,6 +302,7 @@ class _Doctor:
         probe = ProbeOptions(
             target=self.target,
             timeout=options.timeout,
+            speed=options.speed,
             failures_log=options.failures_log,
             clock=options.clock,
             rng=options.rng,
