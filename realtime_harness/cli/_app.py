@@ -24,6 +24,10 @@ from realtime_harness.protocol.outcome import Outcome
 __all__ = ["COMMANDS", "LazyCommandGroup", "app", "exit_with", "fail", "one_line_errors"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": (
+        "realtime_harness.cli.doctor",
+        "Check a deployment step by step and name the cause of a failure, with the fix.",
+    ),
     "mock-server": (
         "realtime_harness.cli.mock_server",
         "Run the embedded mock Realtime server: prints its URL, then one line per session.",

@@ -47,6 +47,7 @@ from realtime_harness.target import AuthMode, Target, Variant, _is_azure_host, r
 
 __all__ = [
     "API_VERSIONS",
+    "NOTHING_CONFIGURED",
     "ApiVersionStatus",
     "ConfigInputs",
     "KeyShape",
@@ -223,10 +224,13 @@ def resolve_inputs(
         except ConfigError:
             return _target_check(str(first))
     if target is None:
-        return _target_check(
-            "nothing configured: no --url, --endpoint or key in the environment or .env"
-        )
+        return _target_check(NOTHING_CONFIGURED)
     return ConfigInputs.from_target(target, endpoint=endpoint, api_version=api_version)
+
+
+#: The evidence of the ``target`` check when no option, variable or ``.env`` names a target
+#: (``doctor`` then diagnoses the embedded mock).
+NOTHING_CONFIGURED = "nothing configured: no --url, --endpoint or key in the environment or .env"
 
 
 def _target_check(reason: str) -> Check:

@@ -301,7 +301,7 @@ class MockServer:
         self.lateness: list[float] = []
         self._counter = 0
         self._rng = random.Random(f"{seed}:handshake")
-        # Ids of refusals injected as faults: their own stream, so the coins above stay as they were.
+        # Ids of injected refusals: their own stream, so the coins above stay as they were.
         self._fault_ids = random.Random(f"{seed}:fault-ids")
         self._pending: dict[ServerConnection, _Handshake] = {}
         self._server: Server | None = None
