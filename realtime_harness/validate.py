@@ -10,6 +10,11 @@ The reader, not the validator, decides what a file *is* before its events are ju
   binary file. Validating it would only list every line as ``bad-line``; the command reports it
   as a usage error with a hint instead.
 
+A recorded Assistants API run stream (SSE text or JSONL of ``thread.*`` events, told apart by
+its first non-blank line with :func:`~realtime_harness.protocol.runs.looks_like_run_stream`) is
+checked by :func:`~realtime_harness.protocol.runs.validate_run_stream` instead; its report is
+:attr:`FileCheck.runs`.
+
 Lines longer than :data:`MAX_LINE_BYTES` are a ``bad-line`` violation and are skipped in chunks,
 so one huge line never has to fit in memory. A UTF-8 byte order mark before the first line is
 ignored. An event the validator cannot check at all (it raised instead of reporting) is a
@@ -21,6 +26,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +38,7 @@ from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.recording import HEADER_KEY, classify_line
+from realtime_harness.protocol.runs import RunReport, looks_like_run_stream, validate_run_stream
 from realtime_harness.protocol.validator import Report, Validator
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "FileCheck",
     "InputState",
     "check_file",
+    "check_run_stream",
     "check_stream",
     "display_name",
     "feed_line",
@@ -93,17 +101,22 @@ class FileCheck:
     state: InputState
     #: For ``empty`` and ``not-jsonl``: one sentence saying what was wrong and what to do.
     problem: str = ""
+    #: For an Assistants run stream: its report (``report`` is then an empty Realtime one).
+    runs: RunReport | None = None
 
     @property
     def outcome(self) -> Outcome:
         """An input with nothing to validate is a usage error; otherwise the report's outcome."""
         if self.state in (InputState.EMPTY, InputState.NOT_JSONL):
             return Outcome.USAGE
-        return self.report.outcome
+        return self.runs.outcome if self.runs is not None else self.report.outcome
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The ``--json`` object: ``file``, the report's keys, ``input`` and (if any) ``error``."""
-        payload: dict[str, Any] = {"file": self.name, **self.report.to_json_dict()}
+        """The ``--json`` object: ``file``, the report's keys, ``input`` and (if any) ``error``.
+
+        For a run stream the report's keys are the run report's (``kind`` tells them apart)."""
+        keys = self.runs.to_json_dict() if self.runs is not None else self.report.to_json_dict()
+        payload: dict[str, Any] = {"file": self.name, **keys}
         payload["outcome"] = self.outcome.value
         payload["input"] = self.state.value
         if self.problem:
@@ -272,6 +285,8 @@ def check_file(path: str | os.PathLike[str], dialect: Dialect | None = None) -> 
         stdin = sys.stdin
         if stdin is None:
             raise UsageError("cannot read standard input: it is closed")
+        if _is_run_stream(stdin.buffer):
+            return check_run_stream(stdin.buffer, "<stdin>")
         return check_stream(stdin.buffer, "<stdin>", dialect)
     try:
         handle = open(path, "rb", buffering=READ_BUFFER_BYTES)  # noqa: SIM115 - closed below
@@ -282,13 +297,63 @@ def check_file(path: str | os.PathLike[str], dialect: Dialect | None = None) -> 
             "event per line (or a realtime-harness recording)"
         ) from None
     with handle:
+        if _is_run_stream(handle):
+            return check_run_stream(handle, name)
         return check_stream(handle, name, dialect)
+
+
+def _is_run_stream(stream: IO[bytes]) -> bool:
+    """Whether the stream's first non-blank line starts an Assistants run stream (read ahead with
+    ``peek``, nothing consumed; a stream that cannot peek is taken as Realtime JSONL)."""
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return False
+    try:
+        ahead = bytes(peek(64 * 1024))
+    except OSError:
+        return False
+    ahead = ahead.removeprefix(_BOM)
+    for line in ahead.splitlines():
+        if line.strip():
+            return looks_like_run_stream(line)
+    return False
+
+
+def check_run_stream(stream: IO[bytes], name: str = STDIN) -> FileCheck:
+    """Validate a recorded Assistants run stream (SSE text or JSONL) from a binary stream.
+
+    Raises :class:`UsageError` if the stream cannot be read.
+    """
+
+    def lines() -> Iterator[bytes]:
+        first = True
+        for raw in stream:
+            if first:
+                raw = raw.removeprefix(_BOM)
+                first = False
+            yield raw
+
+    try:
+        runs = validate_run_stream(lines())
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
+    empty = Validator(None).finish()
+    if runs.events == 0 and not runs.violations:
+        return FileCheck(name, empty, InputState.EMPTY, "no run events: nothing to validate", runs)
+    return FileCheck(name, empty, InputState.OK, runs=runs)
 
 
 def validate_file(path: str | Path, dialect: Dialect | None = None) -> Report:
     """Validate one JSONL file (one connection) line by line; never loads the whole file.
 
     Returns the validator's report whatever the input was; :func:`check_file` also says whether
-    the file was empty, truncated or not JSON Lines at all.
+    the file was empty, truncated or not JSON Lines at all. An Assistants run stream has no
+    Realtime report: it raises :class:`UsageError` pointing at :func:`check_file`.
     """
-    return check_file(path, dialect).report
+    check = check_file(path, dialect)
+    if check.runs is not None:
+        raise UsageError(
+            f"{check.name} is an Assistants run stream; use check_file (its .runs report) or "
+            "realtime_harness.protocol.runs.validate_run_stream"
+        )
+    return check.report

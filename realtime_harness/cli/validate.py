@@ -13,6 +13,7 @@ from realtime_harness.cli._app import app, exit_with
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.runs import REPLACEMENT, RunReport
 from realtime_harness.validate import FileCheck, InputState, check_file, display_name
 
 __all__ = ["validate"]
@@ -30,6 +31,9 @@ _PRECEDENCE = [
 def _print_human(check: FileCheck) -> None:
     if check.problem:
         print(f"error: {check.name}: {check.problem}", file=sys.stderr)
+        return
+    if check.runs is not None:
+        _print_runs(check.name, check.runs)
         return
     report = check.report
     dialect = report.dialect.value if report.dialect else "unknown"
@@ -50,13 +54,37 @@ def _print_human(check: FileCheck) -> None:
         print(f"  incomplete: {note}")
 
 
+def _print_runs(name: str, runs: RunReport) -> None:
+    """An Assistants run stream: the verdict, each violation, each failed run with its ids,
+    ``last_error`` and the likely causes."""
+    print(
+        f"{name}: {runs.outcome.value} kind=assistants-run-stream events={runs.events} "
+        f"runs={runs.runs} violations={len(runs.violations)} failures={len(runs.failures)}"
+    )
+    for violation in runs.violations:
+        print(f"  {violation.summary()}")
+    if runs.violations_dropped:
+        print(f"  … and {runs.violations_dropped} more violations not listed")
+    for failure in runs.failures:
+        print(f"  {failure.summary()}")
+        if failure.last_error is not None:
+            error = failure.last_error
+            print(f"    last_error: code={error.code} message={error.message!r}")
+        for line in failure.explain():
+            print(f"    {line}")
+    for note in runs.incomplete:
+        print(f"  incomplete: {note}")
+    if runs.failures:
+        print(f"  note: {REPLACEMENT}")
+
+
 @app.command()
 def validate(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="JSONL files: one server event per line, or realtime-harness recordings; "
-            "- reads standard input."
+            help="JSONL files: one server event per line, or realtime-harness recordings, or "
+            "recorded Assistants run streams (SSE or JSONL); - reads standard input."
         ),
     ],
     json_output: Annotated[
