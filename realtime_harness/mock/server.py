@@ -468,6 +468,8 @@ class MockServer:
             detail = "" if code == str(status) else f" {code}"
             self.on_reject(redact_text(f"rejected {path} HTTP {status}{detail}"))
         response = connection.respond(status, body + "\n")
+        # websockets' Headers appends on assignment: replace respond()'s text/plain, not add to it
+        del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json"
         for name, value in (headers or {}).items():
             response.headers[name] = value
