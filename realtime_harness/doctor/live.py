@@ -325,6 +325,11 @@ class _Doctor:
         except ValueError:
             port = 443 if secure else 80
         timeout = self.options.timeout
+        proxy = _proxy_for(self.url)
+        via = ""
+        if proxy is not None:
+            # The connection goes to the proxy, which opens the tunnel: check the hop we make.
+            host, port, via = proxy[0], proxy[1], f" (the proxy for {host})"
         loop = asyncio.get_running_loop()
         try:
             infos = await asyncio.wait_for(
@@ -336,7 +341,7 @@ class _Doctor:
                     name="dns",
                     stage=Stage.NETWORK,
                     status=Status.FAIL,
-                    evidence=f"{host} does not resolve: {_reason(exc)}",
+                    evidence=f"{host}{via} does not resolve: {_reason(exc)}",
                     fix="check the resource name in the URL; behind a private endpoint, use a "
                     "DNS server that resolves the privatelink zone",
                 )
@@ -345,7 +350,9 @@ class _Doctor:
             return False
         addresses = sorted({str(info[4][0]) for info in infos})
         self.add(
-            Check.passed("dns", Stage.NETWORK, f"{host} resolves to {', '.join(addresses[:4])}")
+            Check.passed(
+                "dns", Stage.NETWORK, f"{host}{via} resolves to {', '.join(addresses[:4])}"
+            )
         )
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
@@ -355,7 +362,7 @@ class _Doctor:
                     name="tcp",
                     stage=Stage.NETWORK,
                     status=Status.FAIL,
-                    evidence=f"no TCP connection to {host}:{port}: {_reason(exc)}",
+                    evidence=f"no TCP connection to {host}:{port}{via}: {_reason(exc)}",
                     fix="check firewalls, proxies (HTTPS_PROXY) and the resource's network "
                     "rules (selected networks, private endpoint)",
                 )
@@ -365,7 +372,18 @@ class _Doctor:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
-        self.add(Check.passed("tcp", Stage.NETWORK, f"connected to {host}:{port}"))
+        self.add(Check.passed("tcp", Stage.NETWORK, f"connected to {host}:{port}{via}"))
+        if proxy is not None and secure:
+            self.add(
+                Check.skipped(
+                    "tls",
+                    Stage.NETWORK,
+                    "tcp",
+                    "through a proxy: TLS with the service runs inside its tunnel, the "
+                    "handshake checks it",
+                )
+            )
+            return True
         if not secure:
             self.add(
                 Check.skipped(
@@ -670,6 +688,23 @@ class _Doctor:
             what for what, v in (("the Date header", date), ("expires_at", expires)) if v
         )
         self.add(Check.passed("clock", Stage.CLOCK, f"the local clock agrees with {basis}"))
+
+
+def _proxy_for(url: str) -> tuple[str, int] | None:
+    """The proxy host and port the WebSocket library would connect through (environment
+    variables, ``no_proxy`` honoured), or None for a direct connection."""
+    from websockets.exceptions import InvalidProxy, InvalidURI
+    from websockets.proxy import get_proxy, parse_proxy
+    from websockets.uri import parse_uri
+
+    try:
+        proxy = get_proxy(parse_uri(url))
+        if proxy is None:
+            return None
+        parsed = parse_proxy(proxy)
+    except (InvalidURI, InvalidProxy, ValueError, UnicodeError):
+        return None  # the target check refuses an unusable proxy before this runs
+    return parsed.host, parsed.port
 
 
 def _reason(exc: BaseException) -> str:

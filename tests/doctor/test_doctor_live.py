@@ -287,3 +287,33 @@ def test_nothing_reachable_exits_4() -> None:
     assert report.exit_code == 4
     assert report.failed()[0].name == "dns"
     assert report.check("clock").status is Status.SKIPPED  # type: ignore[union-attr]
+
+
+def test_behind_a_proxy_the_hop_to_the_proxy_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a proxy in the environment DNS and TCP are checked against the proxy, as the
+    connection goes there; a proxy that refuses connections is unreachable (exit 4)."""
+    import socket
+
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        closed_port = probe_socket.getsockname()[1]
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{closed_port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    target = Target(
+        url="wss://res.openai.azure.com/openai/v1/realtime?model=gpt-realtime",
+        dialect=Dialect.GA,
+        variant=Variant.AZURE,
+        headers=AZURE_KEY,
+    )
+    report = asyncio.run(
+        run_doctor(DoctorOptions(inputs=ConfigInputs.from_target(target), timeout=5))
+    )
+    dns, tcp = report.check("dns"), report.check("tcp")
+    assert dns is not None
+    assert dns.status is Status.PASS
+    assert "the proxy for res.openai.azure.com" in dns.evidence
+    assert tcp is not None
+    assert tcp.status is Status.FAIL
+    assert report.exit_code == 4
