@@ -63,6 +63,7 @@ from realtime_harness.probe.retry import ESCALATION_LADDER
 from realtime_harness.protocol import session_config as S
 from realtime_harness.protocol.audio import MIN_COMMIT_MS
 from realtime_harness.protocol.catalog import SESSION_CREATED
+from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.session import SessionResult
 from realtime_harness.target import Target
@@ -297,10 +298,13 @@ class _Doctor:
             if name not in done:
                 self.add(Check.skipped(name, _STAGES[name], because, why))
 
-    async def step(self, name: str, turns: Any, attempt: int = 1) -> StepRun:
+    async def step(
+        self, name: str, turns: Any, attempt: int = 1, target: Target | None = None
+    ) -> StepRun:
         options = self.options
+        target = target or self.target
         probe = ProbeOptions(
-            target=self.target,
+            target=target,
             timeout=options.timeout,
             speed=options.speed,
             failures_log=options.failures_log,
@@ -309,8 +313,8 @@ class _Doctor:
         )
         tap = _Tap(options.wall)
         probe = replace(probe, connect=tap.factory(options.connect or default_connect(probe)))
-        plan = plan_for(probe.session, self.target, turns)
-        result = await run_session(self.target, plan, probe, step=name, attempt=attempt)
+        plan = plan_for(probe.session, target, turns)
+        result = await run_session(target, plan, probe, step=name, attempt=attempt)
         run = StepRun(name, result, tap, _diagnose(self.url, result, tap))
         self.runs.setdefault(name, run)
         return run
@@ -550,7 +554,7 @@ class _Doctor:
             parts.append(f"expires_at {int(expires)}")
         self.add(Check.passed("server-defaults", Stage.SESSION, "advertised: " + ", ".join(parts)))
 
-    def client_library(self, first: StepRun) -> None:
+    async def client_library(self, first: StepRun, turns: Any) -> None:
         diagnosis = first.diagnosis
         if diagnosis is not None and diagnosis.cause is Cause.GA_EVENTS_ON_PREVIEW_ROUTE:
             self.add(
@@ -569,15 +573,50 @@ class _Doctor:
             return
         form = route_form(self.url)
         if form is UrlForm.AZURE_PREVIEW:
+            # Beta events work here; try what the openai package would send (GA events).
+            target = self.target
+            headers = {k: v for k, v in target.headers.items() if k.lower() != "openai-beta"}
+            ga = Target(
+                url=target.url,
+                dialect=Dialect.GA,
+                variant=target.variant,
+                auth=target.auth,
+                headers=headers,
+                request_id_header=target.request_id_header,
+                embedded=target.embedded,
+            )
+            trial = await self.step("client-library", turns, target=ga)
+            if trial.ok:
+                self.add(
+                    Check.passed(
+                        "client-library",
+                        Stage.SESSION,
+                        "this preview route accepts GA events too (the openai package's "
+                        "AzureOpenAI(...).realtime works here)",
+                        **trial.ids(),
+                    )
+                )
+                return
+            refused = (
+                trial.diagnosis is not None
+                and trial.diagnosis.cause is Cause.GA_EVENTS_ON_PREVIEW_ROUTE
+            )
             self.add(
                 Check(
                     name="client-library",
                     stage=Stage.SESSION,
                     status=Status.WARN,
-                    evidence=f"{self.target.dialect.value} events work on the preview route, "
-                    "but the openai package's AzureOpenAI(...).realtime sends GA events here "
-                    "and is refused with unknown_parameter 'session.type'",
+                    evidence=f"{target.dialect.value} events work on the preview route, but a "
+                    "GA session.update (what the openai package's AzureOpenAI(...).realtime "
+                    "sends here) "
+                    + (
+                        "is refused: unknown_parameter 'session.type'"
+                        if refused
+                        else f"failed: {trial.result.headline()}"
+                    ),
                     fix=f"move to /openai/v1/realtime; with the openai package pass {SDK_FIX}",
+                    cause=Cause.GA_EVENTS_ON_PREVIEW_ROUTE.value if refused else None,
+                    seen=trial.ids(),
                 )
             )
             return
@@ -758,7 +797,7 @@ async def _diagnose_target(options: DoctorOptions, target: Target, inputs: Confi
         _order(doctor)
         return Report(target=report_target, checks=doctor.checks)
     doctor.model_and_defaults(first)
-    doctor.client_library(first)
+    await doctor.client_library(first, text_turns)
     steps: list[tuple[str, Any, str]] = [("text-turn", text_turns, "text-only turn")]
     short = ladder["short audio"][0]
     steps.append(("short-audio", build_turns(audio=short, text=None, turns=1), f"{short} sample"))

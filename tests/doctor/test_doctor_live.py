@@ -72,6 +72,12 @@ ROWS = {
     "ga-events-on-preview-route": Row(
         PREVIEW, Cause.GA_EVENTS_ON_PREVIEW_ROUTE, first_failure="session-update"
     ),
+    "preview-route-refuses-ga-clients": Row(
+        PREVIEW,
+        Cause.GA_EVENTS_ON_PREVIEW_ROUTE,
+        dialect=Dialect.BETA,
+        exit_code=0,
+    ),
     "dialect-mismatch": Row(
         "/openai/v1/realtime?model=gpt-realtime",
         Cause.DIALECT_MISMATCH,
