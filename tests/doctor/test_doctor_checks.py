@@ -113,6 +113,7 @@ class TestContent:
             "fix": "",
             "seen": {},
             "skipped_because": None,
+            "cause": None,
         }
         assert report.check("a") is report.checks[0]
         assert report.check("zzz") is None
