@@ -36,9 +36,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "realtime_harness.cli.probe",
         "Run one scripted session, time every phase, validate both directions, report every id.",
     ),
+    "merge": (
+        "realtime_harness.cli.soak",
+        "Merge soak directories from several processes or machines into one, with its report.",
+    ),
+    "report": (
+        "realtime_harness.cli.soak",
+        "Rebuild report.html (and summary.md) from a soak directory, also a killed or merged run.",
+    ),
     "samples": (
         "realtime_harness.cli.samples",
         "List the bundled speech samples: name, duration, rate, channels, file format and text.",
+    ),
+    "soak": (
+        "realtime_harness.cli.soak",
+        "Run many paced sessions for a while; write sessions, failures, summary and report.",
     ),
     "validate": (
         "realtime_harness.cli.validate",

@@ -29,21 +29,34 @@ from realtime_harness.protocol.script import (
     DEFAULT_SESSION_MAX_S,
 )
 from realtime_harness.redact import RedactingFilter, redact_text
-from realtime_harness.target import AuthMode, resolve_target
+from realtime_harness.target import AuthMode, Target, resolve_target
 
 __all__ = [
     "ApiVersionOption",
     "AuthOption",
+    "CompressionOption",
     "DeploymentOption",
     "DialectOption",
     "EndpointOption",
     "EnvFileOption",
+    "InstructionsOption",
+    "MaxResponseTimeOption",
+    "MaxSessionTimeOption",
+    "MockFaultOption",
     "ModelOption",
+    "SpeedOption",
+    "TextOption",
+    "TimeoutOption",
     "TurnDetection",
+    "TurnDetectionOption",
+    "TurnsOption",
     "UrlOption",
+    "VerboseOption",
+    "VoiceOption",
     "configure_logging",
     "probe",
     "render_result",
+    "target_from_options",
 ]
 
 # The target options, shared with every command that talks to a deployment (``doctor``).
@@ -216,6 +229,99 @@ def _progress(enabled: bool) -> Callable[[str, int, int], None] | None:
     return show if enabled else None
 
 
+# Session options shared with ``soak``: one definition each.
+TextOption = Annotated[
+    str | None, typer.Option(help="Send this text instead of audio (text-only turn).")
+]
+
+TurnsOption = Annotated[int, typer.Option(min=1, help="Number of turns in the session.")]
+
+TurnDetectionOption = Annotated[
+    TurnDetection, typer.Option(help="none: the probe commits; else the server's VAD.")
+]
+
+VoiceOption = Annotated[str, typer.Option(help="Assistant voice.")]
+
+InstructionsOption = Annotated[str, typer.Option(help="Session instructions.")]
+
+TimeoutOption = Annotated[
+    float, typer.Option(min=0.1, help="Seconds each wait may take (per phase).")
+]
+
+MaxResponseTimeOption = Annotated[
+    float,
+    typer.Option(
+        help="Wall-clock limit of one response in seconds, however busy the stream "
+        "(reported as a timeout with the ids)."
+    ),
+]
+
+MaxSessionTimeOption = Annotated[
+    float,
+    typer.Option(help="Wall-clock limit of the whole session in seconds."),
+]
+
+SpeedOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="Audio pacing: 1 real time, 2 twice as fast, 0 as fast as possible "
+        "(default: 1 for a deployment, 0 for the embedded mock).",
+    ),
+]
+
+CompressionOption = Annotated[
+    bool, typer.Option(help="Negotiate permessage-deflate (costs ~10x CPU per message).")
+]
+
+MockFaultOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Embedded mock only: inject this fault (e.g. server_error:rate=1)."),
+]
+
+VerboseOption = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs.")
+]
+
+
+def target_from_options(
+    *,
+    url: str | None,
+    endpoint: str | None,
+    deployment: str | None,
+    model: str | None,
+    api_version: str | None,
+    dialect: Dialect | None,
+    auth: AuthMode | None,
+    env_file: Path | None,
+    mock_fault: list[str] | None,
+    verb: str = "probing",
+    purpose: str = "probe",
+) -> Target | None:
+    """The target the target options name (then the environment, then ``.env``), or None for
+    the embedded mock (said on stderr). ``--mock-fault`` with a real target exits 2."""
+    target = resolve_target(
+        url=url,
+        endpoint=endpoint,
+        deployment=deployment,
+        model=model,
+        api_version=api_version,
+        dialect=dialect,
+        auth=auth,
+        env_file=env_file,
+    )
+    if target is None:
+        print(
+            f"no target configured: {verb} the embedded mock server on 127.0.0.1 "
+            f"(set --url, AZURE_OPENAI_ENDPOINT or OPENAI_API_KEY to {purpose} a deployment)",
+            file=sys.stderr,
+        )
+    elif mock_fault:
+        print("error: --mock-fault applies only to the embedded mock", file=sys.stderr)
+        raise typer.Exit(2)
+    return target
+
+
 @app.command()
 def probe(
     url: UrlOption = None,
@@ -229,37 +335,15 @@ def probe(
     audio: Annotated[
         str, typer.Option(help="Sample name (see `samples`) or audio file path.")
     ] = "greeting",
-    text: Annotated[
-        str | None, typer.Option(help="Send this text instead of audio (text-only turn).")
-    ] = None,
-    turns: Annotated[int, typer.Option(min=1, help="Number of turns in the session.")] = 1,
-    turn_detection: Annotated[
-        TurnDetection, typer.Option(help="none: the probe commits; else the server's VAD.")
-    ] = TurnDetection.NONE,
-    voice: Annotated[str, typer.Option(help="Assistant voice.")] = "alloy",
-    instructions: Annotated[str, typer.Option(help="Session instructions.")] = DEFAULT_INSTRUCTIONS,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds each wait may take (per phase).")
-    ] = 10.0,
-    max_response_time: Annotated[
-        float,
-        typer.Option(
-            help="Wall-clock limit of one response in seconds, however busy the stream "
-            "(reported as a timeout with the ids)."
-        ),
-    ] = DEFAULT_RESPONSE_MAX_S,
-    max_session_time: Annotated[
-        float,
-        typer.Option(help="Wall-clock limit of the whole session in seconds."),
-    ] = DEFAULT_SESSION_MAX_S,
-    speed: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help="Audio pacing: 1 real time, 2 twice as fast, 0 as fast as possible "
-            "(default: 1 for a deployment, 0 for the embedded mock).",
-        ),
-    ] = None,
+    text: TextOption = None,
+    turns: TurnsOption = 1,
+    turn_detection: TurnDetectionOption = TurnDetection.NONE,
+    voice: VoiceOption = "alloy",
+    instructions: InstructionsOption = DEFAULT_INSTRUCTIONS,
+    timeout: TimeoutOption = 10.0,
+    max_response_time: MaxResponseTimeOption = DEFAULT_RESPONSE_MAX_S,
+    max_session_time: MaxSessionTimeOption = DEFAULT_SESSION_MAX_S,
+    speed: SpeedOption = None,
     retries: Annotated[
         int, typer.Option(min=0, help="Retry transient failures this many times.")
     ] = 0,
@@ -279,16 +363,9 @@ def probe(
     failures_log: Annotated[
         Path | None, typer.Option(help="Append one JSON record per failure to this file.")
     ] = None,
-    compression: Annotated[
-        bool, typer.Option(help="Negotiate permessage-deflate (costs ~10x CPU per message).")
-    ] = False,
-    mock_fault: Annotated[
-        list[str] | None,
-        typer.Option(help="Embedded mock only: inject this fault (e.g. server_error:rate=1)."),
-    ] = None,
-    verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs.")
-    ] = 0,
+    compression: CompressionOption = False,
+    mock_fault: MockFaultOption = None,
+    verbose: VerboseOption = 0,
 ) -> None:
     """Run one scripted session, time every phase, validate both directions, report every id.
 
@@ -297,7 +374,7 @@ def probe(
     """
     configure_logging(verbose)
     with one_line_errors():
-        target = resolve_target(
+        target = target_from_options(
             url=url,
             endpoint=endpoint,
             deployment=deployment,
@@ -306,16 +383,8 @@ def probe(
             dialect=dialect,
             auth=auth,
             env_file=env_file,
+            mock_fault=mock_fault,
         )
-        if target is None:
-            print(
-                "no target configured: probing the embedded mock server on 127.0.0.1 "
-                "(set --url, AZURE_OPENAI_ENDPOINT or OPENAI_API_KEY to probe a deployment)",
-                file=sys.stderr,
-            )
-        elif mock_fault:
-            print("error: --mock-fault applies only to the embedded mock", file=sys.stderr)
-            raise typer.Exit(2)
         options = ProbeOptions(
             target=target,
             audio=audio,

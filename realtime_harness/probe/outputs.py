@@ -36,6 +36,7 @@ __all__ = [
     "Recorder",
     "attempt_path",
     "check_outputs",
+    "failure_record",
     "utc",
 ]
 
@@ -112,6 +113,29 @@ class FailureLines(_Base):
             )
 
 
+def failure_record(session: ClientSession, wall0: datetime, failure: Failure) -> dict[str, Any]:
+    """The failure's JSON record with every id: the failure, where the session ran, its
+    handshake (status and redacted headers), the connection's close and the last events before
+    it (the ``--failures-log`` line, and a soak's ``failures.jsonl`` line)."""
+    ctx = session.context
+    at, _ = _context(session, wall0, failure)
+    notes = session.last_events(64)
+    before = [n for n in notes if failure.t is None or n.t <= failure.t]
+    return {
+        "at": at,
+        **failure.model_dump(mode="json"),
+        "url": ctx.url,
+        "dialect": ctx.dialect.value,
+        "variant": ctx.variant,
+        "attempt": ctx.attempt,
+        "step": ctx.step,
+        "started_at": ctx.started_at,
+        "handshake": session.handshake_info.model_dump(mode="json"),
+        "connection_close": {"code": session.close_code, "reason": session.close_reason},
+        "last_events": [n.model_dump(mode="json") for n in before[-10:]],
+    }
+
+
 class FailuresFile(_Base):
     """``--failures-log``: one JSON record per non-benign failure, appended and flushed as seen."""
 
@@ -124,24 +148,7 @@ class FailuresFile(_Base):
         """Append the failure's record now (open, write, close: nothing waits in a buffer)."""
         if failure.benign:
             return
-        session = self._session
-        ctx = session.context
-        at, _ = _context(session, self._wall0, failure)
-        notes = session.last_events(64)
-        before = [n for n in notes if failure.t is None or n.t <= failure.t]
-        record = {
-            "at": at,
-            **failure.model_dump(mode="json"),
-            "url": ctx.url,
-            "dialect": ctx.dialect.value,
-            "variant": ctx.variant,
-            "attempt": ctx.attempt,
-            "step": ctx.step,
-            "started_at": ctx.started_at,
-            "handshake": session.handshake_info.model_dump(mode="json"),
-            "connection_close": {"code": session.close_code, "reason": session.close_reason},
-            "last_events": [n.model_dump(mode="json") for n in before[-10:]],
-        }
+        record = failure_record(self._session, self._wall0, failure)
         line = redact_text(orjson.dumps(record).decode()) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

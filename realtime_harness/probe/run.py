@@ -4,6 +4,7 @@ else: no options, no files (observers attached to the session do that).
 
 Pacing is an absolute schedule: the session names its next wake-up (an audio chunk or a
 deadline), the loop receives until then and polls when it is due, even while frames keep coming.
+A soak runner passes ``on_paced`` to learn how late each paced send went out.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ async def drive(
     session: ClientSession,
     open_transport: Callable[[], Awaitable[Transport]],
     clock: Callable[[], float],
+    on_paced: Callable[[float, float], None] | None = None,
 ) -> SessionResult:
     """Connect, run ``session`` to its end, close, and return its result (never raises for
-    remote trouble: a refused connection or upgrade, a close, a timeout are in the result)."""
+    remote trouble: a refused connection or upgrade, a close, a timeout are in the result).
+
+    ``on_paced(due, sent)`` is called after the frames of each scheduled wake-up (the paced
+    audio appends) went out: ``due`` is when they were scheduled, ``sent`` the clock after the
+    last send returned.
+    """
     try:
         transport = await open_transport()
     except HandshakeRejected as exc:
@@ -40,20 +47,27 @@ async def drive(
         info.status, info.headers, connect_ms=info.connect_ms, handshake_ms=info.handshake_ms
     )
     actions = session.start(clock())
+    due: float | None = None
     try:
         while True:
             for text in actions.send:
                 await transport.send(text)
+            if due is not None:
+                if on_paced is not None and actions.send:
+                    on_paced(due, clock())
+                due = None
             if actions.finished:
                 break
             now = clock()
             wake = actions.wakeup
             if wake is not None and wake <= now:
+                due = wake
                 actions = session.poll(now)
                 continue
             try:
                 text = await transport.recv(None if wake is None else wake - now)
             except TimeoutError:
+                due = wake
                 actions = session.poll(clock())
                 continue
             actions = session.receive(_safe(text), clock())

@@ -1,0 +1,257 @@
+"""``realtime-harness soak``, ``report`` and ``merge``: many paced sessions for a while, their
+results directory, its report rebuilt, shard directories merged.
+
+A thin shell over :func:`realtime_harness.soak.runner.run_soak` (one process) and
+:func:`realtime_harness.soak.worker.run_workers` (``--workers P``). The target options are the
+probe's own. Exit 0 when no ``--fail-if`` threshold was crossed, 1 when one was, 2 for a usage
+error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realtime_harness.cli._app import app, fail, one_line_errors
+from realtime_harness.cli.probe import (
+    ApiVersionOption,
+    AuthOption,
+    CompressionOption,
+    DeploymentOption,
+    DialectOption,
+    EndpointOption,
+    EnvFileOption,
+    InstructionsOption,
+    MaxResponseTimeOption,
+    MockFaultOption,
+    ModelOption,
+    TextOption,
+    TimeoutOption,
+    TurnDetection,
+    TurnDetectionOption,
+    TurnsOption,
+    UrlOption,
+    VerboseOption,
+    VoiceOption,
+    configure_logging,
+    target_from_options,
+)
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.script import DEFAULT_INSTRUCTIONS, DEFAULT_RESPONSE_MAX_S
+
+__all__ = ["merge", "report", "soak"]
+
+
+@app.command()
+def soak(
+    url: UrlOption = None,
+    endpoint: EndpointOption = None,
+    deployment: DeploymentOption = None,
+    model: ModelOption = None,
+    api_version: ApiVersionOption = None,
+    dialect: DialectOption = None,
+    auth: AuthOption = None,
+    env_file: EnvFileOption = None,
+    out: Annotated[
+        Path, typer.Option(help="Results directory (must not hold results yet).")
+    ] = Path("soak-results"),
+    sessions: Annotated[
+        int | None, typer.Option(min=1, help="Closed loop: this many concurrent users.")
+    ] = None,
+    rate: Annotated[
+        str | None, typer.Option(help="Open loop: new sessions per time, e.g. 60/min.")
+    ] = None,
+    ramp: Annotated[
+        str | None,
+        typer.Option(help="Load stages, e.g. '0->500 over 5m, hold 1h' (users or rates)."),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="How long to run, e.g. 90s, 10m, 2h (default: until Ctrl-C).")
+    ] = None,
+    max_sessions: Annotated[
+        int | None, typer.Option(min=1, help="Stop starting sessions after this many.")
+    ] = None,
+    think: Annotated[
+        str, typer.Option(help="Closed loop: pause of a user between two sessions.")
+    ] = "1s",
+    recycle_after: Annotated[
+        str,
+        typer.Option(
+            help="End a session on purpose at this age (before the server's maximum session "
+            "length; not a failure)."
+        ),
+    ] = "25m",
+    audio: Annotated[
+        list[str] | None,
+        typer.Option(help="Sample name or audio file; repeat to vary audio between sessions."),
+    ] = None,
+    text: TextOption = None,
+    turns: TurnsOption = 1,
+    turn_detection: TurnDetectionOption = TurnDetection.NONE,
+    voice: VoiceOption = "alloy",
+    instructions: InstructionsOption = DEFAULT_INSTRUCTIONS,
+    timeout: TimeoutOption = 10.0,
+    max_response_time: MaxResponseTimeOption = DEFAULT_RESPONSE_MAX_S,
+    speed: Annotated[
+        float,
+        typer.Option(min=0.0, help="Audio pacing: 1 real time (default), 0 as fast as possible."),
+    ] = 1.0,
+    compression: CompressionOption = False,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(help="Fail (exit 1) when this holds, e.g. 'failure_rate>0.01'."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Local worker processes (default 1), each a shard.")
+    ] = 1,
+    mock_fault: MockFaultOption = None,
+    mock_speed: Annotated[
+        float, typer.Option(min=0.0, help="Embedded mock only: its streaming speed (0: at once).")
+    ] = 1.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the session ids and choices.")] = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Run many paced sessions for a while; write sessions, failures, summary and report.
+
+    Exit 0 clean, 1 when a --fail-if threshold was crossed, 2 usage error.
+    """
+    from realtime_harness.probe.options import ProbeOptions
+    from realtime_harness.soak.results import REPORT_FILE, SUMMARY_MD_FILE
+    from realtime_harness.soak.runner import SoakOptions, run_soak
+    from realtime_harness.soak.shape import build_shape, parse_duration
+    from realtime_harness.soak.thresholds import parse_thresholds
+    from realtime_harness.soak.worker import run_workers
+
+    configure_logging(verbose)
+    with one_line_errors():
+        shape = build_shape(ramp=ramp, sessions=sessions, rate=rate, duration=duration)
+        thresholds = tuple(fail_if or ())
+        parse_thresholds(thresholds)
+        think_s = parse_duration(think, what="--think")
+        recycle_s = parse_duration(recycle_after, what="--recycle-after")
+        if recycle_s <= 0:
+            fail("--recycle-after must be longer than 0s")
+        target = target_from_options(
+            url=url,
+            endpoint=endpoint,
+            deployment=deployment,
+            model=model,
+            api_version=api_version,
+            dialect=dialect,
+            auth=auth,
+            env_file=env_file,
+            mock_fault=mock_fault,
+            verb="soak-testing",
+            purpose="soak-test",
+        )
+        audios = tuple(audio or ("greeting",))
+        probe_options = ProbeOptions(
+            target=target,
+            audio=audios[0],
+            text=text,
+            turns=turns,
+            turn_detection=None if turn_detection is TurnDetection.NONE else turn_detection.value,
+            voice=voice,
+            instructions=instructions,
+            timeout=timeout,
+            max_response_time=max_response_time,
+            max_session_time=recycle_s + timeout,
+            speed=speed,
+            compression=compression,
+            mock_dialect=dialect or Dialect.GA,
+            mock_faults=tuple(mock_fault or ()),
+            mock_speed=mock_speed,
+            rng=random.Random(seed),
+        )
+        config = {
+            "target": target.to_json_dict() if target is not None else "embedded mock",
+            "shape": shape.describe(),
+            "shape_kind": shape.kind,
+            "duration": duration,
+            "max_sessions": max_sessions,
+            "think": think,
+            "recycle_after": recycle_after,
+            "audio": list(audios),
+            "text": text,
+            "turns": turns,
+            "turn_detection": turn_detection.value,
+            "speed": speed,
+            "timeout": timeout,
+            "compression": compression,
+            "workers": workers,
+            "mock_faults": list(mock_fault or ()),
+            "seed": seed,
+        }
+        options = SoakOptions(
+            probe=probe_options,
+            shape=shape,
+            out_dir=out,
+            audio=audios,
+            think_s=think_s,
+            max_sessions=max_sessions,
+            recycle_s=recycle_s,
+            fail_if=thresholds,
+            config=config,
+            shard=None if workers == 1 else os.uname().nodename,
+        )
+        print(
+            f"soak: {shape.describe() or 'until stopped'} → {out} "
+            f"(Ctrl-C drains, a second Ctrl-C stops at once)",
+            file=sys.stderr,
+        )
+        if workers > 1:
+            outcome = asyncio.run(run_workers(options, workers))
+        else:
+            from realtime_harness.soak.live import live_view
+
+            with live_view(options) as on_update:
+                outcome = asyncio.run(run_soak(options, on_update=on_update, handle_signals=True))
+        from realtime_harness.soak.report import write_report
+
+        write_report(out, outcome.results)
+    summary = outcome.results.summary()
+    print((out / SUMMARY_MD_FILE).read_text(encoding="utf-8"))
+    print(f"report: {out / REPORT_FILE}  (stopped by {outcome.stopped_by})")
+    crossed = summary.get("failed_thresholds") or []
+    if crossed:
+        print(f"fail-if crossed: {', '.join(crossed)}", file=sys.stderr)
+        raise typer.Exit(Outcome.SERVER_FAILURE.exit_code)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="A soak results directory.")],
+) -> None:
+    """Rebuild report.html (and summary.md) from a soak directory, also a killed or merged run."""
+    from realtime_harness.soak.report import write_report
+    from realtime_harness.soak.results import SUMMARY_MD_FILE, load_results, write_summary
+
+    with one_line_errors():
+        results = load_results(directory)
+        if results.partial:
+            write_summary(directory, results)
+        path = write_report(directory, results)
+    print((directory / SUMMARY_MD_FILE).read_text(encoding="utf-8"))
+    print(f"report: {path}")
+
+
+@app.command()
+def merge(
+    directories: Annotated[list[Path], typer.Argument(help="Soak directories (shards) to merge.")],
+    out: Annotated[Path, typer.Option(help="Directory for the merged results.")],
+) -> None:
+    """Merge soak directories from several processes or machines into one, with its report."""
+    from realtime_harness.soak.merge import merge_dirs
+    from realtime_harness.soak.results import REPORT_FILE, SUMMARY_MD_FILE
+
+    with one_line_errors():
+        merge_dirs(directories, out)
+    print((out / SUMMARY_MD_FILE).read_text(encoding="utf-8"))
+    print(f"report: {out / REPORT_FILE}")

@@ -1,0 +1,240 @@
+"""Shards: a soak split over several worker processes, each a :class:`SoakRunner` in its own
+event loop writing its own results directory, merged at the end
+(:func:`~realtime_harness.soak.merge.merge_dirs`).
+
+A shard is described by a JSON document (:func:`shard_spec`) that the parent writes to the
+worker's standard input, never to a file or the command line, because the target's headers hold
+the credential. ``python -m realtime_harness.soak.worker`` reads it and runs the shard. Workers
+start in their own session, so a terminal's Ctrl-C reaches the parent only; the parent forwards
+each SIGINT, so the first drains every shard and the second stops them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from realtime_harness.probe.options import ProbeOptions
+from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.soak.merge import merge_dirs
+from realtime_harness.soak.results import SoakResults
+from realtime_harness.soak.runner import SoakOptions, SoakOutcome, run_soak
+from realtime_harness.soak.shape import LoadShape, Stage
+from realtime_harness.target import AuthMode, Target, Variant
+
+__all__ = ["SHARDS_DIR", "load_shard_spec", "run_workers", "shard_spec", "split_shape"]
+
+#: Where the shards' own directories go, inside the run's ``--out``.
+SHARDS_DIR = "shards"
+
+# The plain (JSON-able) probe options a shard carries; the rest are callables or the target.
+_PLAIN = (
+    "audio",
+    "text",
+    "turns",
+    "turn_detection",
+    "voice",
+    "instructions",
+    "timeout",
+    "drain",
+    "speed",
+    "compression",
+    "max_size",
+    "mock_faults",
+    "mock_speed",
+    "max_response_time",
+    "max_session_time",
+)
+
+
+def split_shape(shape: LoadShape, workers: int) -> list[LoadShape]:
+    """``shape`` shared among ``workers``: users split as evenly as whole numbers allow (the
+    shares add up to the peak), a rate divided evenly."""
+    if shape.kind == "rate":
+        shares = [1.0 / workers] * workers
+    else:
+        peak = int(shape.peak)
+        counts = [peak // workers + (k < peak % workers) for k in range(workers)]
+        shares = [c / peak if peak else 0.0 for c in counts]
+    return [
+        LoadShape(
+            shape.kind,
+            tuple(Stage(s.duration_s, s.start * share, s.end * share) for s in shape.stages),
+        )
+        for share in shares
+    ]
+
+
+def _target_dict(target: Target | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    return {
+        "url": target.url,
+        "dialect": target.dialect.value,
+        "variant": target.variant.value,
+        "auth": target.auth.value,
+        "headers": dict(target.headers.items()),
+        "request_id_header": target.request_id_header,
+        "embedded": target.embedded,
+    }
+
+
+def shard_spec(
+    options: SoakOptions,
+    *,
+    shape: LoadShape,
+    max_sessions: int | None,
+    shard: str,
+    out_dir: Path,
+    seed: int,
+) -> dict[str, Any]:
+    """The JSON document a worker runs (holds the credential: send it over a pipe only)."""
+    probe = options.probe
+    return {
+        "probe": {name: getattr(probe, name) for name in _PLAIN},
+        "mock_dialect": probe.mock_dialect.value,
+        "target": _target_dict(probe.target),
+        "shape": {
+            "kind": shape.kind,
+            "stages": [[s.duration_s, s.start, s.end] for s in shape.stages],
+        },
+        "out_dir": str(out_dir),
+        "audio": list(options.audio),
+        "think_s": options.think_s,
+        "max_sessions": max_sessions,
+        "recycle_s": options.recycle_s,
+        "fail_if": list(options.fail_if),
+        "shard": shard,
+        "config": dict(options.config),
+        "harness_window_s": options.harness_window_s,
+        "bucket_s": options.bucket_s,
+        "connects_per_s": options.connects_per_s,
+        "seed": seed,
+    }
+
+
+def load_shard_spec(spec: dict[str, Any]) -> SoakOptions:
+    """The :class:`SoakOptions` of a shard document."""
+    plain = dict(spec["probe"])
+    plain["mock_faults"] = tuple(plain.get("mock_faults") or ())
+    raw_target = spec.get("target")
+    target = (
+        Target(
+            url=raw_target["url"],
+            dialect=Dialect(raw_target["dialect"]),
+            variant=Variant(raw_target["variant"]),
+            auth=AuthMode(raw_target["auth"]),
+            headers=raw_target["headers"],
+            request_id_header=raw_target["request_id_header"],
+            embedded=raw_target["embedded"],
+        )
+        if raw_target
+        else None
+    )
+    known = {f.name for f in fields(ProbeOptions)}
+    probe = ProbeOptions(
+        target=target,
+        mock_dialect=Dialect(spec["mock_dialect"]),
+        rng=random.Random(spec["seed"]),
+        **{k: v for k, v in plain.items() if k in known},
+    )
+    shape = LoadShape(
+        spec["shape"]["kind"],
+        tuple(Stage(float(d), float(a), float(b)) for d, a, b in spec["shape"]["stages"]),
+    )
+    return SoakOptions(
+        probe=probe,
+        shape=shape,
+        out_dir=Path(spec["out_dir"]),
+        audio=tuple(spec["audio"]),
+        think_s=spec["think_s"],
+        max_sessions=spec["max_sessions"],
+        recycle_s=spec["recycle_s"],
+        fail_if=tuple(spec["fail_if"]),
+        shard=spec["shard"],
+        config=spec["config"],
+        harness_window_s=spec["harness_window_s"],
+        bucket_s=spec["bucket_s"],
+        connects_per_s=spec["connects_per_s"],
+    )
+
+
+async def run_workers(options: SoakOptions, workers: int) -> SoakOutcome:
+    """Run ``options`` as ``workers`` local worker processes; merge their directories into
+    ``options.out_dir`` (which gets the summary and report of the whole run)."""
+    out = options.out_dir
+    shapes = split_shape(options.shape, workers)
+    budget = options.max_sessions
+    rng = options.probe.rng
+    procs: list[asyncio.subprocess.Process] = []
+    dirs: list[Path] = []
+    for k in range(workers):
+        shard_dir = out / SHARDS_DIR / f"{k + 1}"
+        dirs.append(shard_dir)
+        quota = None if budget is None else budget // workers + (k < budget % workers)
+        spec = shard_spec(
+            options,
+            shape=shapes[k],
+            max_sessions=quota,
+            shard=f"{options.shard or 'shard'}-{k + 1}",
+            out_dir=shard_dir,
+            seed=rng.randrange(2**32),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "realtime_harness.soak.worker",
+            stdin=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(orjson.dumps(spec))
+        await proc.stdin.drain()
+        proc.stdin.close()
+        procs.append(proc)
+
+    def forward() -> None:
+        for proc in procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGINT)
+
+    loop = asyncio.get_running_loop()
+    installed = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, forward)
+        installed = True
+    try:
+        codes = await asyncio.gather(*(p.wait() for p in procs))
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+        forward()
+    present = [d for d in dirs if (d / "sessions.jsonl").exists()]
+    merged: SoakResults = merge_dirs(present, out, overwrite=options.overwrite)
+    stopped = merged.run.get("stopped_by")
+    bad = [c for c in codes if c not in (0, 1)]
+    if bad:
+        merged.notes.append(f"{len(bad)} of {workers} workers exited abnormally ({bad})")
+    return SoakOutcome(merged, str(stopped or "duration"), out)
+
+
+def main() -> int:
+    """Run the shard whose JSON document arrives on standard input."""
+    spec = orjson.loads(sys.stdin.buffer.read())
+    options = load_shard_spec(spec)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_soak(replace(options), handle_signals=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
