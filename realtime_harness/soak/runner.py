@@ -44,11 +44,14 @@ from realtime_harness.probe.run import drive
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.ids import IdGenerator
 from realtime_harness.protocol.script import ScriptPlan
+
+# The session's own rule for a close that announces a fatal error (one place for that fact).
 from realtime_harness.protocol.session import (
     ClientSession,
     Direction,
     SessionContext,
     SessionResult,
+    _explained,
 )
 from realtime_harness.protocol.stats import (
     RESPONSE_TIMING_KEYS,
@@ -221,14 +224,20 @@ def _failure(failure: Failure) -> FailureRecord:
 
 
 class _FailureSink:
-    """A session observer appending each non-benign failure to ``failures.jsonl`` as it is seen."""
+    """A session observer appending each non-benign failure to ``failures.jsonl`` as it is seen.
 
-    __slots__ = ("_session", "_wall0", "_writer", "muted")
+    A close that is the announced end of a fatal error seen before it (OpenAI closes after
+    ``session_expired`` and the like) is written too, with ``consequence_of`` naming that
+    error's kind and event id, so one fault reads as one cause.
+    """
+
+    __slots__ = ("_seen", "_session", "_wall0", "_writer", "muted")
 
     def __init__(self, writer: ResultsWriter, session: ClientSession, wall0: datetime) -> None:
         self._writer = writer
         self._session = session
         self._wall0 = wall0
+        self._seen: list[Failure] = []
         self.muted = False
 
     def on_frame(self, direction: Direction, t: float, event: Mapping[str, Any] | str) -> None:
@@ -238,7 +247,12 @@ class _FailureSink:
         """Append the failure with every id, now (unless the runner cut the session short)."""
         if failure.benign or self.muted:
             return
-        self._writer.write_failure(failure_record(self._session, self._wall0, failure))
+        record = failure_record(self._session, self._wall0, failure)
+        if failure.kind == "close" and _explained(failure, self._seen):
+            cause = next(f for f in reversed(self._seen) if f.kind in ("error_event", "auth"))
+            record["consequence_of"] = {"kind": cause.kind, "event_id": cause.event_id}
+        self._seen.append(failure)
+        self._writer.write_failure(record)
 
     def on_finish(self, result: SessionResult) -> None:
         """Nothing at the end (the session record is written by the runner)."""

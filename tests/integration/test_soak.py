@@ -1,0 +1,251 @@
+"""A soak against the mock loses nothing: every fault the mock injected is in ``failures.jsonl``
+with its session and response ids and classified as the kind injected, and nothing else is; a
+soak killed with SIGKILL still reports every session it finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from realtime_harness.mock import MockServer
+from realtime_harness.mock.config import Latency
+from realtime_harness.probe.mock import mock_target
+from realtime_harness.probe.options import ProbeOptions
+from realtime_harness.soak.results import load_results
+from realtime_harness.soak.runner import SoakOptions, run_soak
+from realtime_harness.soak.shape import build_shape
+from realtime_harness.soak.worker import run_workers
+
+#: Each kind at a known rate; different ``after_deltas`` so two faults never race for one frame.
+FAULTS = (
+    "server_error:rate=0.15,after_deltas=2",
+    "rate_limit:rate=0.1,after_deltas=3",
+    "error_event:rate=0.1,after_deltas=1",
+    "drop:rate=0.08,after_deltas=4",
+    "close:rate=0.08,after_deltas=5",
+    "stall:rate=0.08,after_deltas=6",
+    "expire:rate=0.15,delay=0.02",
+)
+#: The mock streams a response in a few tens of milliseconds: sessions last a fraction of a second.
+LATENCY = Latency(response_s=0.005, first_delta_s=0.005, speed=20.0, rate_limits_after_s=0.0)
+
+
+def injected_kind(failure: Mapping[str, Any]) -> str:
+    """The fault kind a client-side failure record shows (the mapping a reader of
+    ``failures.jsonl`` uses)."""
+    kind = failure.get("kind")
+    error = failure.get("error") or {}
+    if kind == "response_failed":
+        return "rate_limit" if error.get("code") == "rate_limit_exceeded" else "server_error"
+    if kind == "error_event":
+        return "expire" if error.get("code") == "session_expired" else "error_event"
+    if kind == "close":
+        return "drop" if failure.get("close_code") == 1006 else "close"
+    if kind == "timeout":
+        return "stall"
+    return f"unexpected:{kind}"
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def match(ledger: list[Any], failures: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """Pair each injected fault with one failure record of its kind and session (and of its
+    response when the fault names one; else of its event id); return what stayed unpaired."""
+    left = list(failures)
+    missed = []
+    for fault in ledger:
+        for failure in left:
+            if (
+                injected_kind(failure) == fault.kind
+                and failure.get("session_id") == fault.session_id
+                and (
+                    failure.get("response_id") == fault.response_id
+                    if fault.response_id is not None
+                    else failure.get("event_id") == fault.event_id
+                )
+            ):
+                left.remove(failure)
+                break
+        else:
+            missed.append(fault)
+    return missed, left
+
+
+async def soak_against_ledger(tmp_path: Path, workers: int) -> tuple[list[Any], Path]:
+    out = tmp_path / "soak"
+    async with MockServer(faults=FAULTS, latency=LATENCY, seed=11) as server:
+        options = SoakOptions(
+            probe=ProbeOptions(
+                target=mock_target(server), speed=0.0, timeout=0.4, rng=random.Random(5)
+            ),
+            shape=build_shape(sessions=6, duration="2s"),
+            out_dir=out,
+            think_s=0.0,
+            harness_window_s=0.5,
+        )
+        if workers == 1:
+            await run_soak(options)
+        else:
+            await run_workers(options, workers)
+        ledger = server.ledger
+    return ledger, out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.asyncio
+async def test_failures_jsonl_holds_exactly_the_faults_in_the_mocks_ledger(
+    tmp_path: Path, workers: int
+) -> None:
+    """Matched by kind, session id and response id: none missed, none invented."""
+    ledger, out = await soak_against_ledger(tmp_path, workers)
+    records = read_lines(out / "failures.jsonl")
+    causes = [f for f in records if "consequence_of" not in f]
+    consequences = [f for f in records if "consequence_of" in f]
+    assert {r.kind for r in ledger} >= {"server_error", "rate_limit", "error_event", "expire"}
+    missed, invented = match(ledger, causes)
+    assert missed == []
+    assert invented == []
+    # A close announced by a fatal error is written too, and names the error it ends.
+    cause_ids = {(f["session_id"], f["event_id"]) for f in causes}
+    for close in consequences:
+        assert close["kind"] == "close"
+        assert (close["session_id"], close["consequence_of"]["event_id"]) in cause_ids
+    results = load_results(out)
+    assert results.stats.sessions >= 20
+    assert results.stats.failure_count == len(records)
+    for failure in records:  # the probe's failure record: every id, the handshake, the close
+        assert failure["handshake"]["status"] == 101
+        assert "connection_close" in failure
+    if workers > 1:
+        assert sorted(results.run["shards"]) == ["shard-1", "shard-2"]
+
+
+@pytest.mark.asyncio
+async def test_sessions_are_recycled_before_the_servers_maximum_length(tmp_path: Path) -> None:
+    """A session older than the recycle age is ended by the runner: counted, not failed."""
+    async with MockServer(latency=LATENCY, max_session_s=5.0) as server:
+        options = SoakOptions(
+            probe=ProbeOptions(target=mock_target(server), speed=1.0, timeout=2.0, turns=3),
+            shape=build_shape(sessions=2, duration="0.5s"),
+            out_dir=tmp_path / "soak",
+            recycle_s=0.3,
+        )
+        outcome = await run_soak(options)
+    stats = outcome.results.stats
+    assert stats.sessions == stats.recycled >= 2
+    assert stats.failed == 0
+    assert (tmp_path / "soak" / "failures.jsonl").read_text() == ""
+
+
+@pytest.mark.asyncio
+async def test_max_sessions_stops_starting_sessions_and_drains(tmp_path: Path) -> None:
+    """--max-sessions N: exactly N sessions run, the run says why it stopped."""
+    async with MockServer(latency=Latency.fast()) as server:
+        options = SoakOptions(
+            probe=ProbeOptions(target=mock_target(server), speed=0.0),
+            shape=build_shape(sessions=3, duration="30s"),
+            out_dir=tmp_path / "soak",
+            max_sessions=7,
+            think_s=0.0,
+        )
+        outcome = await run_soak(options)
+    assert outcome.stopped_by == "max_sessions"
+    assert outcome.results.stats.sessions == 7
+
+
+@pytest.mark.asyncio
+async def test_first_stop_drains_and_second_stops_at_once(tmp_path: Path) -> None:
+    """The first stop lets running sessions finish; a second cancels them; both write results."""
+    runners: list[Any] = []
+    async with MockServer(latency=LATENCY) as server:
+        options = SoakOptions(
+            probe=ProbeOptions(target=mock_target(server), speed=1.0, timeout=2.0),
+            shape=build_shape(sessions=3, duration="60s"),
+            out_dir=tmp_path / "soak",
+            think_s=0.0,
+        )
+        import asyncio
+
+        task = asyncio.ensure_future(run_soak(options, on_runner=runners.append))
+        await asyncio.sleep(0.3)
+        runners[0].stop()
+        assert runners[0].draining
+        await asyncio.sleep(0.05)
+        runners[0].stop()
+        outcome = await asyncio.wait_for(task, 10)
+    assert outcome.stopped_by == "interrupted twice"
+    assert (tmp_path / "soak" / "summary.json").exists()
+
+
+def test_report_renders_every_session_a_killed_soak_finished(tmp_path: Path) -> None:
+    """SIGKILL mid-run: ``report DIR`` still renders; it counts every session line written."""
+    out = tmp_path / "soak"
+    cmd = [
+        sys.executable,
+        "-m",
+        "realtime_harness",
+        "soak",
+        "--sessions",
+        "4",
+        "--duration",
+        "60s",
+        "--speed",
+        "0",
+        "--mock-speed",
+        "0",
+        "--think",
+        "0.05s",
+        "--mock-fault",
+        "server_error:rate=0.3",
+        "--out",
+        str(out),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI"))}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path
+    )
+    sessions = out / "sessions.jsonl"
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            if sessions.exists() and sessions.read_text().count('"record":"session"') >= 10:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the soak wrote no sessions")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert not (out / "summary.json").exists()
+    written = [
+        json.loads(line)
+        for line in sessions.read_text().splitlines()
+        if line.endswith("}") and '"record":"session"' in line
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_harness", "report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    html = (out / "report.html").read_text()
+    results = load_results(out)
+    assert results.stats.sessions == len(written) >= 10
+    failed_ids = {r["session_id"] for r in written if r["outcome"] != "clean"}
+    for group in results.stats.groups.values():
+        for example in group.examples:
+            assert example.session_id in failed_ids
+            assert str(example.session_id) in html
