@@ -9,7 +9,6 @@ error.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import sys
@@ -111,6 +110,13 @@ def soak(
     workers: Annotated[
         int, typer.Option(min=1, help="Local worker processes (default 1), each a shard.")
     ] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve the live figures as Prometheus metrics here."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address the metrics listen on (0.0.0.0 for a remote scraper).")
+    ] = "127.0.0.1",
     mock_fault: MockFaultOption = None,
     mock_speed: Annotated[
         float, typer.Option(min=0.0, help="Embedded mock only: its streaming speed (0: at once).")
@@ -123,8 +129,9 @@ def soak(
     Exit 0 clean, 1 when a --fail-if threshold was crossed, 2 usage error.
     """
     from realtime_harness.probe.options import ProbeOptions
+    from realtime_harness.soak.live import live_view
     from realtime_harness.soak.results import REPORT_FILE, SUMMARY_MD_FILE
-    from realtime_harness.soak.runner import SoakOptions, run_soak
+    from realtime_harness.soak.runner import LiveFigures, SoakOptions, run_in_loop, run_soak
     from realtime_harness.soak.shape import build_shape, parse_duration
     from realtime_harness.soak.thresholds import parse_thresholds
     from realtime_harness.soak.worker import run_workers
@@ -206,13 +213,29 @@ def soak(
             f"(Ctrl-C drains, a second Ctrl-C stops at once)",
             file=sys.stderr,
         )
-        if workers > 1:
-            outcome = asyncio.run(run_workers(options, workers))
-        else:
-            from realtime_harness.soak.live import live_view
+        exporter = None
+        if metrics_port is not None:
+            from realtime_harness.soak.metrics import MetricsExporter
 
-            with live_view(options) as on_update:
-                outcome = asyncio.run(run_soak(options, on_update=on_update, handle_signals=True))
+            exporter = MetricsExporter(metrics_port, metrics_host)
+            print(f"metrics: http://{metrics_host}:{exporter.port}/metrics", file=sys.stderr)
+        try:
+            with live_view() as show:
+
+                def on_update(figures: LiveFigures) -> None:
+                    show(figures)
+                    if exporter is not None:
+                        exporter.update(figures)
+
+                if workers > 1:
+                    outcome = run_in_loop(run_workers(options, workers, on_update=on_update))
+                else:
+                    outcome = run_in_loop(
+                        run_soak(options, on_update=on_update, handle_signals=True)
+                    )
+        finally:
+            if exporter is not None:
+                exporter.close()
         from realtime_harness.soak.report import write_report
 
         write_report(out, outcome.results)

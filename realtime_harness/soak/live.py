@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from realtime_harness.soak.runner import LiveFigures, SoakOptions
+from realtime_harness.soak.runner import LiveFigures
 
 __all__ = ["PLAIN_EVERY_S", "figures_line", "live_view"]
 
@@ -78,7 +78,7 @@ def _table(f: LiveFigures) -> object:
 
 @contextlib.contextmanager
 def live_view(
-    options: SoakOptions, out: IO[str] | None = None, *, every_s: float = PLAIN_EVERY_S
+    out: IO[str] | None = None, *, every_s: float = PLAIN_EVERY_S
 ) -> Iterator[Callable[[LiveFigures], None]]:
     """A callback for the runner's ``on_update``: a rich live table when ``out`` (stdout by
     default) is a terminal, else one plain line every ``every_s`` seconds."""

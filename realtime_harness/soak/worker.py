@@ -16,7 +16,8 @@ import contextlib
 import random
 import signal
 import sys
-from dataclasses import fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,29 @@ import orjson
 
 from realtime_harness.probe.options import ProbeOptions
 from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.stats import Histogram
 from realtime_harness.soak.merge import merge_dirs
 from realtime_harness.soak.results import SoakResults
-from realtime_harness.soak.runner import SoakOptions, SoakOutcome, run_soak
+from realtime_harness.soak.runner import (
+    LiveFigures,
+    SoakOptions,
+    SoakOutcome,
+    SoakRunner,
+    run_in_loop,
+    run_soak,
+)
 from realtime_harness.soak.shape import LoadShape, Stage
 from realtime_harness.target import AuthMode, Target, Variant
 
-__all__ = ["SHARDS_DIR", "load_shard_spec", "run_workers", "shard_spec", "split_shape"]
+__all__ = [
+    "SHARDS_DIR",
+    "combine_figures",
+    "figures_message",
+    "load_shard_spec",
+    "run_workers",
+    "shard_spec",
+    "split_shape",
+]
 
 #: Where the shards' own directories go, inside the run's ``--out``.
 SHARDS_DIR = "shards"
@@ -167,9 +184,83 @@ def load_shard_spec(spec: dict[str, Any]) -> SoakOptions:
     )
 
 
-async def run_workers(options: SoakOptions, workers: int) -> SoakOutcome:
+def figures_message(runner: SoakRunner, figures: LiveFigures) -> bytes:
+    """One progress line a worker writes to its standard output: its figures and its time to
+    first audio histogram (encoded, so the parent merges histograms, never percentiles)."""
+    hist = runner.stats.histograms.get("ttfa")
+    body = {
+        "figures": {
+            name: getattr(figures, name)
+            for name in (
+                "elapsed_s",
+                "remaining_s",
+                "active",
+                "started",
+                "completed",
+                "failed",
+                "failures_by_group",
+                "draining",
+                "send_lateness_p99_ms",
+                "loop_lag_p99_ms",
+            )
+        },
+        "ttfa": hist.encode() if hist is not None and hist.count else None,
+    }
+    return orjson.dumps(body) + b"\n"
+
+
+def combine_figures(messages: Sequence[Mapping[str, Any]]) -> LiveFigures:
+    """The whole run's figures from each shard's latest progress line: counts added, time to
+    first audio from the merged histograms, the harness's p99s the worst shard's."""
+    out = LiveFigures()
+    merged = Histogram()
+    remaining: list[float] = []
+    for message in messages:
+        f = message.get("figures") or {}
+        out.elapsed_s = max(out.elapsed_s, float(f.get("elapsed_s") or 0.0))
+        if isinstance(f.get("remaining_s"), int | float):
+            remaining.append(float(f["remaining_s"]))
+        for name in ("active", "started", "completed", "failed"):
+            setattr(out, name, getattr(out, name) + int(f.get(name) or 0))
+        for label, count in (f.get("failures_by_group") or {}).items():
+            out.failures_by_group[label] = out.failures_by_group.get(label, 0) + int(count)
+        out.draining = out.draining or bool(f.get("draining"))
+        for name in ("send_lateness_p99_ms", "loop_lag_p99_ms"):
+            value = f.get(name)
+            if isinstance(value, int | float):
+                current = getattr(out, name)
+                setattr(out, name, value if current is None else max(current, value))
+        blob = message.get("ttfa")
+        if isinstance(blob, str):
+            with contextlib.suppress(ValueError):
+                merged.add(Histogram.decode(blob))
+    out.remaining_s = max(remaining) if remaining else None
+    if merged.count:
+        out.ttfa_ms = {p: merged.percentile(q) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))}
+    return out
+
+
+async def _progress(
+    proc: asyncio.subprocess.Process, index: int, latest: dict[int, Mapping[str, Any]]
+) -> None:
+    assert proc.stdout is not None
+    async for line in proc.stdout:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            message = orjson.loads(line)
+            if isinstance(message, dict):
+                latest[index] = message
+
+
+async def run_workers(
+    options: SoakOptions,
+    workers: int,
+    *,
+    on_update: Callable[[LiveFigures], None] | None = None,
+    update_s: float = 1.0,
+) -> SoakOutcome:
     """Run ``options`` as ``workers`` local worker processes; merge their directories into
-    ``options.out_dir`` (which gets the summary and report of the whole run)."""
+    ``options.out_dir`` (which gets the summary and report of the whole run). ``on_update``
+    gets the combined live figures about every ``update_s``."""
     out = options.out_dir
     shapes = split_shape(options.shape, workers)
     budget = options.max_sessions
@@ -193,6 +284,7 @@ async def run_workers(options: SoakOptions, workers: int) -> SoakOutcome:
             "-m",
             "realtime_harness.soak.worker",
             stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
         assert proc.stdin is not None
@@ -212,9 +304,22 @@ async def run_workers(options: SoakOptions, workers: int) -> SoakOutcome:
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, forward)
         installed = True
+    latest: dict[int, Mapping[str, Any]] = {}
+    readers = [asyncio.ensure_future(_progress(p, k, latest)) for k, p in enumerate(procs)]
+
+    async def show() -> None:
+        while on_update is not None:
+            await asyncio.sleep(update_s)
+            on_update(combine_figures(list(latest.values())))
+
+    shower = asyncio.ensure_future(show())
     try:
         codes = await asyncio.gather(*(p.wait() for p in procs))
+        await asyncio.gather(*readers, return_exceptions=True)
+        if on_update is not None:
+            on_update(combine_figures(list(latest.values())))
     finally:
+        shower.cancel()
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
         forward()
@@ -228,11 +333,22 @@ async def run_workers(options: SoakOptions, workers: int) -> SoakOutcome:
 
 
 def main() -> int:
-    """Run the shard whose JSON document arrives on standard input."""
+    """Run the shard whose JSON document arrives on standard input; write one progress line
+    (:func:`figures_message`) a second to standard output."""
     spec = orjson.loads(sys.stdin.buffer.read())
     options = load_shard_spec(spec)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_soak(replace(options), handle_signals=True))
+    runners: list[SoakRunner] = []
+    out = sys.stdout.buffer
+
+    def report(figures: LiveFigures) -> None:
+        if runners:
+            out.write(figures_message(runners[0], figures))
+            out.flush()
+
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+        run_in_loop(
+            run_soak(options, on_update=report, handle_signals=True, on_runner=runners.append)
+        )
     return 0
 
 
