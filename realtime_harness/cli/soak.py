@@ -9,6 +9,7 @@ error.
 
 from __future__ import annotations
 
+import enum
 import os
 import random
 import sys
@@ -45,7 +46,14 @@ from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.script import DEFAULT_INSTRUCTIONS, DEFAULT_RESPONSE_MAX_S
 
-__all__ = ["merge", "report", "soak"]
+__all__ = ["Engine", "merge", "report", "soak"]
+
+
+class Engine(enum.StrEnum):
+    """Where the shards run."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 @app.command()
@@ -108,8 +116,15 @@ def soak(
         typer.Option(help="Fail (exit 1) when this holds, e.g. 'failure_rate>0.01'."),
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Local worker processes (default 1), each a shard.")
-    ] = 1,
+        int | None,
+        typer.Option(min=1, help="Shards: local worker processes or Ray actors (default: cores)."),
+    ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="local: worker processes here; ray: Ray actors (ray extra).")
+    ] = Engine.LOCAL,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (default: a local Ray instance).")
+    ] = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(min=0, max=65535, help="Serve the live figures as Prometheus metrics here."),
@@ -159,6 +174,7 @@ def soak(
             purpose="soak-test",
         )
         audios = tuple(audio or ("greeting",))
+        shards = workers or os.cpu_count() or 1
         probe_options = ProbeOptions(
             target=target,
             audio=audios[0],
@@ -192,7 +208,8 @@ def soak(
             "speed": speed,
             "timeout": timeout,
             "compression": compression,
-            "workers": workers,
+            "workers": shards,
+            "engine": engine.value,
             "mock_faults": list(mock_fault or ()),
             "seed": seed,
         }
@@ -206,7 +223,7 @@ def soak(
             recycle_s=recycle_s,
             fail_if=thresholds,
             config=config,
-            shard=None if workers == 1 else os.uname().nodename,
+            shard=None if shards == 1 else os.uname().nodename,
         )
         print(
             f"soak: {shape.describe() or 'until stopped'} → {out} "
@@ -227,8 +244,14 @@ def soak(
                     if exporter is not None:
                         exporter.update(figures)
 
-                if workers > 1:
-                    outcome = run_in_loop(run_workers(options, workers, on_update=on_update))
+                if engine is Engine.RAY:
+                    from realtime_harness.soak.ray_engine import run_ray
+
+                    outcome = run_in_loop(
+                        run_ray(options, shards, address=ray_address, on_update=on_update)
+                    )
+                elif shards > 1:
+                    outcome = run_in_loop(run_workers(options, shards, on_update=on_update))
                 else:
                     outcome = run_in_loop(
                         run_soak(options, on_update=on_update, handle_signals=True)
@@ -253,10 +276,21 @@ def report(
     directory: Annotated[Path, typer.Argument(help="A soak results directory.")],
 ) -> None:
     """Rebuild report.html (and summary.md) from a soak directory, also a killed or merged run."""
+    from realtime_harness.soak.merge import merge_dirs
     from realtime_harness.soak.report import write_report
-    from realtime_harness.soak.results import SUMMARY_MD_FILE, load_results, write_summary
+    from realtime_harness.soak.results import (
+        SESSIONS_FILE,
+        SUMMARY_MD_FILE,
+        load_results,
+        write_summary,
+    )
+    from realtime_harness.soak.worker import SHARDS_DIR
 
     with one_line_errors():
+        shards = sorted((directory / SHARDS_DIR).glob(f"*/{SESSIONS_FILE}"))
+        if shards and not (directory / SESSIONS_FILE).exists():
+            # A multi-worker run stopped before it merged its shards: merge them now.
+            merge_dirs([p.parent for p in shards], directory)
         results = load_results(directory)
         if results.partial:
             write_summary(directory, results)

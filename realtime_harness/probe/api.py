@@ -44,8 +44,7 @@ __all__ = ["default_connect", "run_probe", "run_probe_sync", "run_session"]
 log = logging.getLogger("realtime_harness.probe")
 
 
-def default_connect(options: ProbeOptions) -> TransportFactory:
-    """The WebSocket transport factory for ``options`` (timeout, compression, frame size)."""
+def _default_connect(options: ProbeOptions) -> TransportFactory:
     ws_options = WebSocketOptions(
         open_timeout=options.timeout,
         compression=options.compression,
@@ -102,7 +101,7 @@ async def run_session(
         session.add_observer(AudioSaver(outputs.save_audio, session))
     if outputs.on_progress is not None:
         session.add_observer(Progress(outputs.on_progress, session))
-    factory = options.connect or default_connect(options)
+    factory = options.connect or _default_connect(options)
     record = attempt_path(outputs.record, attempt, step)
     log.info(
         "connecting to %s (%s, attempt %d%s)",

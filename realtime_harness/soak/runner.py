@@ -514,7 +514,11 @@ class SoakRunner:
         figures.send_lateness_p99_ms = verdict.send_lateness_p99_ms
         figures.loop_lag_p99_ms = verdict.loop_lag_p99_ms
         if self.on_update is not None:
-            self.on_update(figures)
+            try:
+                self.on_update(figures)
+            except Exception:  # a broken view must not cost the results
+                log.exception("soak: the live view failed; going on without it")
+                self.on_update = None
 
     async def run(self) -> SoakOutcome:
         """Run until the shape ends, ``max_sessions`` started, or :meth:`stop`; write results."""

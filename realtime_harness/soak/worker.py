@@ -16,6 +16,7 @@ import contextlib
 import random
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -288,9 +289,10 @@ async def run_workers(
             start_new_session=True,
         )
         assert proc.stdin is not None
-        proc.stdin.write(orjson.dumps(spec))
+        proc.stdin.write(orjson.dumps(spec) + b"\n")
         await proc.stdin.drain()
-        proc.stdin.close()
+        # The pipe stays open: a worker whose parent died (even by SIGKILL) sees it close and
+        # drains.
         procs.append(proc)
 
     def forward() -> None:
@@ -323,6 +325,9 @@ async def run_workers(
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
         forward()
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
     present = [d for d in dirs if (d / "sessions.jsonl").exists()]
     merged: SoakResults = merge_dirs(present, out, overwrite=options.overwrite)
     stopped = merged.run.get("stopped_by")
@@ -335,20 +340,33 @@ async def run_workers(
 def main() -> int:
     """Run the shard whose JSON document arrives on standard input; write one progress line
     (:func:`figures_message`) a second to standard output."""
-    spec = orjson.loads(sys.stdin.buffer.read())
+    spec = orjson.loads(sys.stdin.buffer.readline())
     options = load_shard_spec(spec)
     runners: list[SoakRunner] = []
     out = sys.stdout.buffer
 
+    def on_runner(runner: SoakRunner) -> None:
+        runners.append(runner)
+        loop = asyncio.get_running_loop()
+
+        def watch_parent() -> None:
+            sys.stdin.buffer.read()  # returns when the parent closes the pipe or dies
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(runner.stop)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
+
     def report(figures: LiveFigures) -> None:
-        if runners:
-            out.write(figures_message(runners[0], figures))
-            out.flush()
+        if runners and not out.closed:
+            try:
+                out.write(figures_message(runners[0], figures))
+                out.flush()
+            except OSError:  # the parent is gone: nobody reads progress any more
+                with contextlib.suppress(OSError):
+                    out.close()
 
     with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
-        run_in_loop(
-            run_soak(options, on_update=report, handle_signals=True, on_runner=runners.append)
-        )
+        run_in_loop(run_soak(options, on_update=report, handle_signals=True, on_runner=on_runner))
     return 0
 
 

@@ -5,6 +5,7 @@ soak killed with SIGKILL still reports every session it finished."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -85,7 +86,9 @@ def match(ledger: list[Any], failures: list[dict[str, Any]]) -> tuple[list[Any],
     return missed, left
 
 
-async def soak_against_ledger(tmp_path: Path, workers: int) -> tuple[list[Any], Path]:
+async def soak_against_ledger(
+    tmp_path: Path, workers: int, engine: str = "local"
+) -> tuple[list[Any], Path]:
     out = tmp_path / "soak"
     async with MockServer(faults=FAULTS, latency=LATENCY, seed=11) as server:
         options = SoakOptions(
@@ -97,7 +100,12 @@ async def soak_against_ledger(tmp_path: Path, workers: int) -> tuple[list[Any], 
             think_s=0.0,
             harness_window_s=0.5,
         )
-        if workers == 1:
+        if engine == "ray":
+            from realtime_harness.soak.ray_engine import run_ray
+
+            local = {"num_cpus": 2, "include_dashboard": False, "log_to_driver": False}
+            await run_ray(options, workers, init_kwargs=local)
+        elif workers == 1:
             await run_soak(options)
         else:
             await run_workers(options, workers)
@@ -105,13 +113,27 @@ async def soak_against_ledger(tmp_path: Path, workers: int) -> tuple[list[Any], 
     return ledger, out
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("workers", "engine"),
+    [
+        (1, "local"),
+        (2, "local"),
+        pytest.param(
+            2,
+            "ray",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("ray") is None, reason="ray is not installed"
+            ),
+        ),
+    ],
+)
 @pytest.mark.asyncio
 async def test_failures_jsonl_holds_exactly_the_faults_in_the_mocks_ledger(
-    tmp_path: Path, workers: int
+    tmp_path: Path, workers: int, engine: str
 ) -> None:
-    """Matched by kind, session id and response id: none missed, none invented."""
-    ledger, out = await soak_against_ledger(tmp_path, workers)
+    """Matched by kind, session id and response id: none missed, none invented (in one
+    process, in two worker processes, and in two Ray actors on a local Ray instance)."""
+    ledger, out = await soak_against_ledger(tmp_path, workers, engine)
     records = read_lines(out / "failures.jsonl")
     causes = [f for f in records if "consequence_of" not in f]
     consequences = [f for f in records if "consequence_of" in f]
@@ -131,7 +153,8 @@ async def test_failures_jsonl_holds_exactly_the_faults_in_the_mocks_ledger(
         assert failure["handshake"]["status"] == 101
         assert "connection_close" in failure
     if workers > 1:
-        assert sorted(results.run["shards"]) == ["shard-1", "shard-2"]
+        prefix = "ray" if engine == "ray" else "shard"
+        assert sorted(results.run["shards"]) == [f"{prefix}-1", f"{prefix}-2"]
 
 
 @pytest.mark.asyncio
@@ -211,6 +234,8 @@ def test_report_renders_every_session_a_killed_soak_finished(tmp_path: Path) -> 
         "server_error:rate=0.3",
         "--out",
         str(out),
+        "--workers",
+        "1",
     ]
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     proc = subprocess.Popen(
@@ -249,3 +274,61 @@ def test_report_renders_every_session_a_killed_soak_finished(tmp_path: Path) -> 
         for example in group.examples:
             assert example.session_id in failed_ids
             assert str(example.session_id) in html
+
+
+def test_workers_of_a_killed_soak_drain_and_report_merges_their_shards(tmp_path: Path) -> None:
+    """SIGKILL of the parent: each worker sees its pipe close, drains and writes its summary;
+    ``report DIR`` merges the shards it finds."""
+    out = tmp_path / "soak"
+    cmd = [
+        sys.executable,
+        "-m",
+        "realtime_harness",
+        "soak",
+        "--sessions",
+        "4",
+        "--duration",
+        "60s",
+        "--speed",
+        "0",
+        "--mock-speed",
+        "0",
+        "--think",
+        "0.05s",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path
+    )
+    shards = [out / "shards" / "1", out / "shards" / "2"]
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if all((d / "sessions.jsonl").exists() for d in shards) and all(
+                (d / "sessions.jsonl").read_text().count('"record":"session"') >= 5 for d in shards
+            ):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the workers wrote no sessions")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 30
+    while not all((d / "summary.json").exists() for d in shards):
+        assert time.monotonic() < deadline, "a worker went on after its parent died"
+        time.sleep(0.05)
+    written = sum((d / "sessions.jsonl").read_text().count('"record":"session"') for d in shards)
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_harness", "report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert load_results(out).stats.sessions == written
+    assert (out / "report.html").exists()

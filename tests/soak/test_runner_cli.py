@@ -23,7 +23,7 @@ from realtime_harness.soak.shape import build_shape
 from realtime_harness.target import ENV_VARS
 
 runner = CliRunner()
-FAST = ["--speed", "0", "--mock-speed", "0", "--think", "0s", "--timeout", "2"]
+FAST = ["--speed", "0", "--mock-speed", "0", "--think", "0s", "--timeout", "2", "--workers", "1"]
 
 
 def scrape(port: int) -> str:
