@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
@@ -21,7 +21,18 @@ import typer.main
 from realtime_harness.exceptions import RemoteError, UsageError
 from realtime_harness.protocol.outcome import Outcome
 
-__all__ = ["COMMANDS", "LazyCommandGroup", "app", "exit_with", "fail", "one_line_errors"]
+__all__ = [
+    "COMMANDS",
+    "HELP_EPILOG",
+    "SCHEMA_VERSION",
+    "LazyCommandGroup",
+    "app",
+    "exit_code_table",
+    "exit_with",
+    "fail",
+    "one_line_errors",
+    "plain_help",
+]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": (
@@ -52,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "realtime_harness.cli.soak",
         "Run many paced sessions for a while; write sessions, failures, summary and report.",
     ),
+    "schema": (
+        "realtime_harness.cli.schema",
+        "Print the JSON Schema of a command's --json output (docs/schemas/ holds the same files).",
+    ),
     "validate": (
         "realtime_harness.cli.validate",
         "Check the ordering of every event against the protocol rules, and list failures with ids.",
@@ -61,6 +76,59 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 The summary is the first line of the command function's docstring (a test keeps them equal).
 """
+
+
+#: Version of every command's ``--json`` shape (docs/json.md); the probe's document model
+#: carries the same number (a test keeps them equal). Here because every command imports this.
+SCHEMA_VERSION = 1
+
+#: Typer's type labels -> the conventional metavar shown in help.
+_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "path": "PATH", "bool": "BOOLEAN"}
+
+
+def _metavar(label: str) -> str:
+    """Typer's type label as a metavar: ``<int range>`` INTEGER, ``<ga|beta>`` [ga|beta]."""
+    label = label.strip("<>").removesuffix(" range")
+    while label.startswith("list[") and label.endswith("]"):
+        label = label[5:-1]
+    if "|" in label:
+        return f"[{label}]"
+    return _METAVARS.get(label.lower(), label.upper())
+
+
+class _PlainOption(typer.core.TyperOption):
+    """An option whose help shows ``--url TEXT``, not typer's ``--url <str>``."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.metavar is not None:
+            return self.metavar
+        return _metavar(str(self.display_type(ctx)))
+
+
+class _PlainArgument(typer.core.TyperArgument):
+    """An argument shown as ``FILES...`` in usage and help (not ``{files}...``)."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return self.metavar if self.metavar is not None else str(self.name).upper()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def plain_help(command: Any) -> Any:
+    """``command`` with conventional metavars in its help: no ``<str>``, ``<list[str]>`` or
+    ``{files}`` (the labels this typer version prints)."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperOption):
+            param.__class__ = _PlainOption
+        elif isinstance(param, typer.core.TyperArgument):
+            param.__class__ = _PlainArgument
+    return command
 
 
 class LazyCommandGroup(typer.core.TyperGroup):
@@ -80,7 +148,8 @@ class LazyCommandGroup(typer.core.TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """The command called ``cmd_name``, importing its module on first use."""
         if cmd_name not in COMMANDS:
-            return self.commands.get(cmd_name)
+            eager = self.commands.get(cmd_name)
+            return None if eager is None else plain_help(eager)
         module, summary = COMMANDS[cmd_name]
         if self._listing:
             # Only the name and summary are shown: a stand-in keeps the module unimported (and
@@ -88,7 +157,8 @@ class LazyCommandGroup(typer.core.TyperGroup):
             return typer.core.TyperCommand(cmd_name, help=summary, short_help=summary)
         loaded = self.commands.get(cmd_name)
         if loaded is not None:
-            return loaded
+            # typer may have built it already (its module was imported): same help either way
+            return plain_help(loaded)
         importlib.import_module(module)
         for info in app.registered_commands:
             name = info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
@@ -98,18 +168,32 @@ class LazyCommandGroup(typer.core.TyperGroup):
                     pretty_exceptions_short=app.pretty_exceptions_short,
                     rich_markup_mode=app.rich_markup_mode,
                 )
-                self.commands[cmd_name] = command
+                self.commands[cmd_name] = plain_help(command)
                 return command
         return None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """The group's help, listing commands by their summaries without importing them."""
+        plain_help(self)
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
+
+def exit_code_table() -> str:
+    """The exit codes, one per line, as the top-level ``--help`` shows them."""
+    # "\b" keeps click from re-wrapping the lines into one paragraph.
+    rows = [f"  {o.exit_code:>3}  {o.meaning}" for o in sorted(Outcome, key=lambda o: o.exit_code)]
+    rows.append("  130  interrupted (Ctrl-C): probe prints what it had seen so far")
+    return "\b\nExit codes:\n" + "\n".join(rows)
+
+
+HELP_EPILOG = (
+    exit_code_table() + "\n\nThe environment variables that name a deployment are listed in "
+    "'realtime-harness probe --help'. Colour follows NO_COLOR; output is plain when piped."
+)
 
 app = typer.Typer(
     name="realtime-harness",
@@ -119,8 +203,11 @@ app = typer.Typer(
         "how fast it answers, and exactly which session failed. With no deployment configured, "
         "commands run against an embedded mock server on 127.0.0.1."
     ),
+    epilog=HELP_EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell.
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     # Plain click help and errors: rich's formatter costs more start-up than the rest of --help.
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -153,6 +240,26 @@ def one_line_errors() -> Iterator[None]:
         fail(str(exc), Outcome.CONNECTION)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from realtime_harness import __version__
+
+        print(f"realtime-harness {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            callback=_show_version,
+            is_eager=True,
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
     """Probe, validate, mock and soak-test Realtime API deployments."""

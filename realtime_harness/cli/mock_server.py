@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import os
 import queue
@@ -17,7 +18,7 @@ import typer
 
 from realtime_harness.cli._app import app, fail, one_line_errors
 from realtime_harness.mock.config import REALTIME_MODELS, Latency
-from realtime_harness.mock.fault_spec import FAULT_SPEC_HELP, FaultSpec, parse_fault_spec
+from realtime_harness.mock.fault_spec import FaultSpec, parse_fault_spec
 from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
@@ -161,10 +162,42 @@ async def _serve(
         lines.close()
 
 
-@app.command("mock-server")
+def _fault_kinds_help() -> str:
+    """One line per fault kind, from the kinds table in the fault spec module's docstring."""
+    import re
+
+    from realtime_harness.mock import fault_spec
+
+    described: dict[str, str] = {}
+    key = ""
+    for line in (fault_spec.__doc__ or "").splitlines():
+        match = re.match(r"``(\w+)``\s+(.*)", line)
+        if match:
+            key = match.group(1)
+            described[key] = match.group(2).strip()
+        elif key and line.startswith(" ") and line.strip():
+            described[key] += " " + line.strip()
+        else:
+            key = ""
+    rows = []
+    for kind in fault_spec.FaultKind:
+        text = getattr(kind, "description", None) or described.get(kind.value, "")
+        rows.append(f"  {kind.value:<16}{text.replace('``', '')}")
+    keys = ", ".join(f.name for f in dataclasses.fields(FaultSpec) if f.name != "kind")
+    return (
+        "\b\nFault kinds (--fault KIND[:key=value,...], for example\n"
+        "server_error:rate=0.1,after_deltas=3):\n"
+        + "\n".join(rows)
+        + f"\n\nFault keys: {keys}. docs/mock.md explains each."
+    )
+
+
+@app.command("mock-server", epilog=_fault_kinds_help())
 def mock_server(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind (0-65535); 0 picks a free one.")] = 0,
+    host: Annotated[str, typer.Option(help="Interface to bind.", metavar="HOST")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port to bind (0-65535); 0 picks a free one.", metavar="PORT")
+    ] = 0,
     dialect: Annotated[
         Dialect, typer.Option(help="Dialect served on /v1/realtime (Azure paths fix their own).")
     ] = Dialect.GA,
@@ -172,7 +205,7 @@ def mock_server(
         list[str] | None,
         typer.Option(
             "--fault",
-            help=f"Inject a fault; repeatable. SPEC = {FAULT_SPEC_HELP}.",
+            help="Inject a fault; repeatable. SPEC = KIND[:key=value,...] (kinds and keys below).",
             metavar="SPEC",
         ),
     ] = None,
@@ -190,9 +223,12 @@ def mock_server(
     require_key: Annotated[
         str | None,
         typer.Option(
-            help="Accept only this API key (else 401 on Azure paths, invalid_api_key on OpenAI).",
+            help="Accept only this API key (else 401 on Azure paths, invalid_api_key on OpenAI); "
+            "never printed.",
             envvar="REALTIME_HARNESS_MOCK_KEY",
+            show_envvar=True,
             show_default=False,
+            metavar="KEY",
         ),
     ] = None,
     deployments: Annotated[
@@ -224,11 +260,19 @@ def mock_server(
     ] = 1.0,
     first_delta_ms: Annotated[
         float,
-        typer.Option(help="Time from response.created to the first delta, in ms.", min=0),
+        typer.Option(
+            help="Time from response.created to the first delta, in ms (not scaled by --speed).",
+            min=0,
+            metavar="MS",
+        ),
     ] = 250.0,
     jitter_ms: Annotated[
         float,
-        typer.Option(help="Extra random (seeded) delay of up to this many ms per delta.", min=0),
+        typer.Option(
+            help="Each delta late by a random 0 to this many ms, order kept (seeded by --seed).",
+            min=0,
+            metavar="MS",
+        ),
     ] = 0.0,
     stop_after: Annotated[
         float | None,

@@ -12,8 +12,6 @@ import asyncio
 import enum
 import logging
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +19,14 @@ import orjson
 import typer
 
 from realtime_harness.cli._app import app, exit_with, one_line_errors
-from realtime_harness.probe import ProbeOptions, ProbeResult, SessionResult, run_probe
+from realtime_harness.cli.render import (
+    LiveView,
+    interrupted_lines,
+    is_terminal,
+    print_result,
+    render_result,
+)
+from realtime_harness.probe import ProbeOptions, run_probe
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.script import (
     DEFAULT_INSTRUCTIONS,
@@ -29,7 +34,7 @@ from realtime_harness.protocol.script import (
     DEFAULT_SESSION_MAX_S,
 )
 from realtime_harness.redact import RedactingFilter, redact_text
-from realtime_harness.target import AuthMode, Target, resolve_target
+from realtime_harness.target import ENV_VARS, AuthMode, Target, resolve_target
 
 __all__ = [
     "ApiVersionOption",
@@ -61,17 +66,42 @@ __all__ = [
 
 # The target options, shared with every command that talks to a deployment (``doctor``).
 UrlOption = Annotated[
-    str | None, typer.Option(help="Full ws:// or wss:// URL of the realtime endpoint.")
+    str | None,
+    typer.Option(
+        help="Full ws:// or wss:// URL of the realtime endpoint.",
+        envvar="REALTIME_HARNESS_URL",
+        show_envvar=True,
+    ),
 ]
 EndpointOption = Annotated[
     str | None,
-    typer.Option(help="Azure resource endpoint (https://NAME.openai.azure.com)."),
+    typer.Option(
+        help="Azure resource endpoint (https://NAME.openai.azure.com); the key comes from "
+        "AZURE_OPENAI_API_KEY.",
+        envvar="AZURE_OPENAI_ENDPOINT",
+        show_envvar=True,
+    ),
 ]
-DeploymentOption = Annotated[str | None, typer.Option(help="Azure deployment name.")]
-ModelOption = Annotated[str | None, typer.Option(help="OpenAI model (default gpt-realtime).")]
+DeploymentOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Azure deployment name (else AZURE_OPENAI_DEPLOYMENT, read with an endpoint)."
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="OpenAI model (else OPENAI_REALTIME_MODEL, default gpt-realtime); the key "
+        "comes from OPENAI_API_KEY."
+    ),
+]
 ApiVersionOption = Annotated[
     str | None,
-    typer.Option(help="Azure preview api-version (selects the preview/beta protocol)."),
+    typer.Option(
+        help="Azure preview api-version (selects the preview/beta protocol).",
+        envvar="AZURE_OPENAI_API_VERSION",
+        show_envvar=True,
+    ),
 ]
 DialectOption = Annotated[
     Dialect | None,
@@ -79,7 +109,10 @@ DialectOption = Annotated[
 ]
 AuthOption = Annotated[
     AuthMode | None,
-    typer.Option(help="api-key header, bearer key, or entra (needs the azure extra)."),
+    typer.Option(
+        help="api-key header, bearer key, entra (needs the azure extra), or none "
+        "(else AZURE_OPENAI_AUTH, checked with the rest of the target)."
+    ),
 ]
 EnvFileOption = Annotated[
     Path | None, typer.Option(help="Read settings from this .env file (default ./.env).")
@@ -94,14 +127,25 @@ class TurnDetection(enum.StrEnum):
     SEMANTIC_VAD = "semantic_vad"
 
 
+def _not_repeated(record: logging.LogRecord) -> bool:
+    """Drop the log lines that repeat a failure the printed result shows as its block."""
+    return not getattr(record, "realtime_harness_failure", False)
+
+
 def configure_logging(verbosity: int) -> None:
-    """Log to stderr through the redacting filter: WARNING by default, -v INFO, -vv DEBUG."""
+    """Log to stderr through the redacting filter: WARNING by default, -v INFO, -vv DEBUG.
+
+    Without ``-v`` the failure lines the probe logs are left out: the result prints each
+    failure once, as its block (``--failures-log`` still gets every record).
+    """
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     )
     handler.addFilter(RedactingFilter())
+    if verbosity <= 0:
+        handler.addFilter(_not_repeated)
     root = logging.getLogger("realtime_harness")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -112,121 +156,18 @@ def configure_logging(verbosity: int) -> None:
     logging.getLogger("stamina").setLevel(logging.ERROR if verbosity <= 0 else logging.INFO)
 
 
-def _fmt(value: float | None) -> str:
-    return "        —" if value is None else f"{value:9.1f} ms"
+def _progress(enabled: bool) -> LiveView:
+    """The progress bar (on a terminal) and the session to summarise on Ctrl-C."""
+    return LiveView(sys.stderr, bar=enabled)
 
 
-def _row(label: str, value: float | None, note: str = "", indent: int = 2) -> str:
-    return (" " * indent + f"{label:<{30 - indent}}{_fmt(value)}  {note}").rstrip()
-
-
-def _expires(expires_at: int | None) -> str:
-    if expires_at is None:
-        return ""
-    moment = datetime.fromtimestamp(expires_at, UTC)
-    return f"expires_at {moment.isoformat(timespec='seconds').replace('+00:00', 'Z')}"
-
-
-def _session_lines(session: SessionResult) -> list[str]:
-    """One line per phase with its duration, then the responses, failures and ids."""
-    t = session.timings_ms
-    hs = session.handshake
-    ids = " ".join(
-        f"{k}={v}"
-        for k, v in hs.headers.items()
-        if k.lower() in ("apim-request-id", "x-request-id", "x-ms-region", "retry-after")
+def _environment_help() -> str:
+    """The environment variables a target is read from, one per line (for the help's end)."""
+    rows = "\n".join(f"  {name:<26}{meaning}" for name, meaning in ENV_VARS.items())
+    return (
+        "\b\nEnvironment (an option wins over its variable, a variable over ./.env or\n"
+        "--env-file; values are never printed):\n" + rows
     )
-    head = f"session {session.session_id or '(none)'}  {session.url}  {session.dialect.value}"
-    if session.step:
-        head += f"  step={session.step}"
-    lines = [head + f"  attempt {session.attempt}  started {session.started_at}"]
-    if hs.status != 101:
-        # No session: the phase rows would all be empty; say what the upgrade answered.
-        if hs.status is not None:
-            lines.append(f"  handshake rejected: HTTP {hs.status} {ids}".rstrip())
-        lines.extend(f"  ✗ {failure.summary()}" for failure in session.failures)
-        return lines
-    lines += [
-        _row("connect (DNS+TCP)", t.get("connect")),
-        _row("handshake (TLS+upgrade)", t.get("handshake"), f"HTTP {hs.status} {ids}"),
-        _row("→ session.created", t.get("session_created"), _expires(session.expires_at)),
-        _row("session.update → updated", t.get("session_updated")),
-    ]
-    if "audio_stream" in t:
-        lines.append(_row("audio streamed", t.get("audio_stream")))
-    if "commit_to_committed" in t:
-        lines.append(_row("commit → committed", t.get("commit_to_committed")))
-    for index, response in enumerate(session.responses):
-        rt = response.timings_ms
-        lines.append(f"  response {index + 1}: {response.response_id}  status={response.status}")
-        if response.barge_in:
-            lines.append(
-                "    barge-in: the probe's own audio went on while the server answered "
-                "(server VAD, turn_detected); the turn waits for the next response"
-            )
-        if response.status_details:
-            lines.append(f"    status_details={response.status_details}")
-        lines.append(_row("create → response.created", rt.get("created"), indent=4))
-        for key, label in (
-            ("first_audio", "→ first audio delta"),
-            ("first_transcript", "→ first transcript delta"),
-            ("first_text", "→ first text delta"),
-            ("done", "→ response.done"),
-        ):
-            if key in rt:
-                lines.append(_row(label, rt.get(key), indent=4))
-        if "output_audio" in rt:
-            lines.append(
-                f"    output audio {rt['output_audio'] / 1000:.2f} s, real-time factor "
-                f"{rt.get('real_time_factor', 0):.2f}, largest gap between audio deltas "
-                f"{rt.get('max_audio_gap', 0):.0f} ms"
-            )
-        if index < len(session.transcripts) and session.transcripts[index]:
-            lines.append(f"    transcript: {session.transcripts[index]!r}")
-    if session.close_code is not None:
-        reason = f" {session.close_reason}" if session.close_reason else ""
-        lines.append(f"  closed by the {session.closed_by}: {session.close_code}{reason}")
-    lines.append(_row("total", t.get("total")))
-    for failure in session.failures:
-        lines.append(f"  ✗ {failure.summary()}")
-    for violation in session.violations[:20]:
-        lines.append(f"  ✗ {violation.summary()}")
-    if len(session.violations) > 20:
-        lines.append(f"  … and {len(session.violations) - 20} more violations (see --json)")
-    for note in session.incomplete:
-        lines.append(f"  incomplete: {note}")
-    if session.last_events and (any(not f.benign for f in session.failures) or session.violations):
-        lines.append("  last events:")
-        lines.extend(f"    {n.summary()}" for n in session.last_events)
-    for path in session.audio_files:
-        lines.append(f"  saved {path}")
-    if session.recording:
-        lines.append(f"  recording {session.recording}")
-    return lines
-
-
-def render_result(result: ProbeResult) -> str:
-    """The human timeline: one block per session, then the verdict with the ids."""
-    lines: list[str] = []
-    for session in result.sessions:
-        lines.extend(_session_lines(session))
-        lines.append("")
-    verdict = result.verdict()
-    detail = "" if verdict == result.outcome.value else f" ({verdict})"
-    lines.append(
-        f"verdict: {result.outcome.value}{detail} exit={result.exit_code} "
-        f"session_id={result.session_id}"
-    )
-    return redact_text("\n".join(lines))
-
-
-def _progress(enabled: bool) -> Callable[[str, int, int], None] | None:
-    def show(kind: str, sent: int, total: int) -> None:
-        end = "\n" if sent == total else ""
-        sys.stderr.write(f"\r  streaming audio {sent}/{total} chunks{end}")
-        sys.stderr.flush()
-
-    return show if enabled else None
 
 
 # Session options shared with ``soak``: one definition each.
@@ -276,7 +217,11 @@ CompressionOption = Annotated[
 
 MockFaultOption = Annotated[
     list[str] | None,
-    typer.Option(help="Embedded mock only: inject this fault (e.g. server_error:rate=1)."),
+    typer.Option(
+        help="Embedded mock only: inject a fault, repeatable; SPEC as for mock-server --fault "
+        "(e.g. server_error:rate=1; 'realtime-harness mock-server --help' lists the kinds).",
+        metavar="SPEC",
+    ),
 ]
 
 VerboseOption = Annotated[
@@ -322,7 +267,7 @@ def target_from_options(
     return target
 
 
-@app.command()
+@app.command(epilog=_environment_help())
 def probe(
     url: UrlOption = None,
     endpoint: EndpointOption = None,
@@ -333,7 +278,8 @@ def probe(
     auth: AuthOption = None,
     env_file: EnvFileOption = None,
     audio: Annotated[
-        str, typer.Option(help="Sample name (see `samples`) or audio file path.")
+        str,
+        typer.Option(help="Sample name (see 'realtime-harness samples') or audio file path."),
     ] = "greeting",
     text: TextOption = None,
     turns: TurnsOption = 1,
@@ -350,7 +296,13 @@ def probe(
     escalate: Annotated[
         bool, typer.Option(help="Run text → short audio → long audio; stop at the first failure.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the result as one JSON object (schema: 'realtime-harness schema probe').",
+        ),
+    ] = False,
     record: Annotated[
         Path | None, typer.Option(help="Write every frame (both directions) to this JSONL file.")
     ] = None,
@@ -370,7 +322,10 @@ def probe(
     """Run one scripted session, time every phase, validate both directions, report every id.
 
     Exit 0 clean, 1 server failure, 2 usage error, 3 protocol violation,
-    4 connection/handshake/timeout.
+    4 connection/handshake/timeout, 130 interrupted (what was seen so far is printed).
+    A failure prints once, as a block: ids, error, close, handshake headers, UTC time.
+    On a terminal the timeline is a table with colour (none with NO_COLOR) and a progress bar
+    while audio streams; piped, it is plain lines.
     """
     configure_logging(verbose)
     with one_line_errors():
@@ -406,15 +361,21 @@ def probe(
             compression=compression,
             mock_dialect=dialect or Dialect.GA,
             mock_faults=tuple(mock_fault or ()),
-            on_progress=_progress(sys.stderr.isatty() and not json_output),
+            on_progress=_progress(is_terminal(sys.stderr) and not json_output),
         )
+        live = options.on_progress
+        assert isinstance(live, LiveView)
         try:
             result = asyncio.run(run_probe(options))
         except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
+            # What was seen so far, then the shell's code for SIGINT (128 + 2).
+            live.stop()
+            print("\n".join(interrupted_lines(live.session)), file=sys.stderr)
             raise typer.Exit(130) from None
+        finally:
+            live.stop()
     if json_output:
-        sys.stdout.write(redact_text(orjson.dumps(result.to_json_dict()).decode()) + "\n")
+        sys.stdout.write(redact_text(orjson.dumps(result.json_document()).decode()) + "\n")
     else:
-        print(render_result(result))
+        print_result(result)
     exit_with(result.outcome)

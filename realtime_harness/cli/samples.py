@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from realtime_harness.cli._app import app, one_line_errors
+from realtime_harness.cli._app import SCHEMA_VERSION, app, one_line_errors
 from realtime_harness.media.samples import list_samples
 
 __all__ = ["samples"]
@@ -37,18 +37,24 @@ def _rows() -> list[dict[str, Any]]:
 @app.command()
 def samples(
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per sample instead of a table.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object per sample instead of a table "
+            "(schema: 'realtime-harness schema samples').",
+        ),
     ] = False,
 ) -> None:
     """List the bundled speech samples: name, duration, rate, channels, file format and text.
 
-    Use a sample's name wherever an audio file is accepted (e.g. ``--audio weather``).
+    Use a sample's name wherever an audio file is accepted (for example --audio weather).
     """
     with one_line_errors():
         rows = _rows()
     if json_output:
         for row in rows:
-            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+            document = {"schema_version": SCHEMA_VERSION, **row}
+            sys.stdout.write(orjson.dumps(document).decode() + "\n")
         return
     width = max(len(r["name"]) for r in rows) if rows else 4
     for r in rows:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 
-from realtime_harness.cli._app import app, exit_with
+from realtime_harness.cli._app import SCHEMA_VERSION, app, exit_with
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
@@ -26,6 +27,27 @@ _PRECEDENCE = [
     Outcome.SERVER_FAILURE,
     Outcome.CLEAN,
 ]
+
+
+@dataclass(slots=True)
+class _Totals:
+    """What several files held, for the one summary line after them."""
+
+    events: int = 0
+    failures: int = 0
+    violations: int = 0
+
+    def add(self, check: FileCheck) -> None:
+        report = check.report
+        self.events += report.events
+        self.failures += len(report.failures)
+        self.violations += len(report.violations) + report.violations_dropped
+
+    def line(self, files: int, outcome: Outcome) -> str:
+        return (
+            f"{files} files: events={self.events} failures={self.failures} "
+            f"violations={self.violations} outcome={outcome.value} exit={outcome.exit_code}"
+        )
 
 
 def _print_human(check: FileCheck) -> None:
@@ -88,7 +110,12 @@ def validate(
         ),
     ],
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per file instead of text.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object per file instead of text "
+            "(schema: 'realtime-harness schema validate').",
+        ),
     ] = False,
     dialect: Annotated[
         Dialect | None,
@@ -99,23 +126,35 @@ def validate(
 
     Exit 0 clean, 1 the server reported a failure, 2 usage error (a file missing, empty or not
     JSON Lines), 3 protocol violation (including bad and truncated lines). Every file is
-    checked; with several, the worst outcome sets the exit code.
+    checked; with several, the worst outcome sets the exit code and one summary line ends the
+    text output (files, events, failures, violations). FILES may be - for standard input
+    (for example: zcat trace.jsonl.gz | realtime-harness validate -).
     """
     outcomes: list[Outcome] = []
+    totals = _Totals()
     for path in files:
         try:
             check = check_file(path, dialect)
         except UsageError as exc:
             outcomes.append(Outcome.USAGE)
             if json_output:
-                payload = {"file": display_name(path), "outcome": Outcome.USAGE.value}
+                payload = {
+                    "schema_version": SCHEMA_VERSION,
+                    "file": display_name(path),
+                    "outcome": Outcome.USAGE.value,
+                }
                 sys.stdout.write(orjson.dumps({**payload, "error": str(exc)}).decode() + "\n")
             else:
                 print(f"error: {exc}", file=sys.stderr)
             continue
         outcomes.append(check.outcome)
+        totals.add(check)
         if json_output:
-            sys.stdout.write(orjson.dumps(check.to_json_dict()).decode() + "\n")
+            document = {"schema_version": SCHEMA_VERSION, **check.to_json_dict()}
+            sys.stdout.write(orjson.dumps(document).decode() + "\n")
         else:
             _print_human(check)
-    exit_with(next(o for o in _PRECEDENCE if o in outcomes) if outcomes else Outcome.CLEAN)
+    outcome = next(o for o in _PRECEDENCE if o in outcomes) if outcomes else Outcome.CLEAN
+    if not json_output and len(files) > 1:
+        print(totals.line(len(files), outcome))
+    exit_with(outcome)

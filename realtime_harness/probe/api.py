@@ -13,6 +13,7 @@ from functools import partial
 from realtime_harness.probe.mock import embedded_mock
 from realtime_harness.probe.options import ProbeOptions, TransportFactory
 from realtime_harness.probe.outputs import (
+    FAILURE_RECORD,
     AudioSaver,
     FailureLines,
     FailuresFile,
@@ -153,7 +154,12 @@ async def _probe_target(target: Target, options: ProbeOptions) -> ProbeResult:
         final = await run_step(attempt_once, options.retry, name, sessions)
         if final.outcome is not Outcome.CLEAN:
             if name:
-                log.error("escalation stopped at step %r: %s", name, redact_text(final.headline()))
+                log.error(
+                    "escalation stopped at step %r: %s",
+                    name,
+                    redact_text(final.headline()),
+                    extra=FAILURE_RECORD,
+                )
             break
     assert final is not None
     return probe_result(sessions, final)

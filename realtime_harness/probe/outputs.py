@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from realtime_harness.media.audio import OutputAudio
 
 __all__ = [
+    "FAILURE_RECORD",
     "AudioSaver",
     "FailureLines",
     "FailuresFile",
@@ -45,6 +46,9 @@ log = logging.getLogger("realtime_harness.probe")
 #: A broken stream can break one rule hundreds of times; the log shows the first few.
 MAX_VIOLATION_LINES = 5
 REQUEST_ID_HEADERS = ("apim-request-id", "x-request-id", "x-ms-request-id", "x-ms-region")
+#: Set on the log records that repeat a failure the result also carries, so a front end that
+#: prints the result (the CLI's failure block) can leave them out of the terminal.
+FAILURE_RECORD = {"realtime_harness_failure": True}
 
 
 def utc(moment: datetime) -> str:
@@ -97,19 +101,24 @@ class FailureLines(_Base):
         """Log the failure with every id, now."""
         _, context = _context(self._session, self._wall0, failure)
         line = redact_text(f"probe {failure.summary()} {context}")
-        log.log(logging.WARNING if failure.benign else logging.ERROR, "%s", line)
+        log.log(
+            logging.WARNING if failure.benign else logging.ERROR, "%s", line, extra=FAILURE_RECORD
+        )
 
     def on_finish(self, result: SessionResult) -> None:
         """Log the first few violations."""
         for violation in result.violations[:MAX_VIOLATION_LINES]:
             log.error(
-                "%s", redact_text(f"probe {violation.summary()} session_id={result.session_id}")
+                "%s",
+                redact_text(f"probe {violation.summary()} session_id={result.session_id}"),
+                extra=FAILURE_RECORD,
             )
         if len(result.violations) > MAX_VIOLATION_LINES:
             log.error(
                 "probe: %d more violations in session %s (see --json or --record)",
                 len(result.violations) - MAX_VIOLATION_LINES,
                 result.session_id,
+                extra=FAILURE_RECORD,
             )
 
 
@@ -238,12 +247,19 @@ class AudioSaver(_Base):
 
 
 class Progress(_Base):
-    """Calls ``callback("stream", sent, total)`` when the audio progress changes."""
+    """Calls ``callback("stream", sent, total)`` when the audio progress changes.
+
+    A callback with a ``watch`` method is also handed each session as it starts, so a front end
+    can say what the session had seen when the user interrupts it.
+    """
 
     def __init__(self, callback: Callable[[str, int, int], None], session: ClientSession) -> None:
         self._callback = callback
         self._session = session
         self._shown = (0, 0)
+        watch = getattr(callback, "watch", None)
+        if callable(watch):
+            watch(session)
 
     def on_frame(self, direction: Direction, t: float, event: Mapping[str, Any] | str) -> None:
         """Report the chunks sent after each client frame."""

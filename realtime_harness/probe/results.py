@@ -1,10 +1,12 @@
-"""The probe's result: every attempt of every step, and the session that decided the outcome."""
+"""The probe's result: every attempt of every step, and the session that decided the outcome;
+and the versioned ``--json`` document made from it (:class:`ProbeDocument`, whose JSON Schema
+``realtime-harness schema probe`` prints and docs/json.md describes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from realtime_harness.protocol.assertions import ResultAssertions
 from realtime_harness.protocol.dialects import Dialect
@@ -13,7 +15,32 @@ from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.session import ProbeHandshake, ResponseResult, SessionResult
 from realtime_harness.protocol.validator import Violation
 
-__all__ = ["AttemptRecord", "ProbeResult", "probe_result"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AttemptRecord",
+    "ProbeDocument",
+    "ProbeResult",
+    "ResponseDocument",
+    "ResponseTimings",
+    "SessionDocument",
+    "SessionTimings",
+    "probe_result",
+]
+
+#: Version of every command's ``--json`` shape. Adding a key keeps it; removing or renaming a
+#: key, or changing what a key means, raises it (docs/json.md lists the changes).
+SCHEMA_VERSION = 1
+
+_MS = "milliseconds"
+_ALIAS = "deprecated alias of {}, kept until schema_version 2"
+#: A response's own timing names (as the session computes them) -> the one name in ``--json``.
+RESPONSE_TIMING_NAMES = {
+    "created": "create_to_created",
+    "first_audio": "create_to_first_audio",
+    "first_transcript": "create_to_first_transcript",
+    "first_text": "create_to_first_text",
+    "done": "create_to_done",
+}
 
 
 class AttemptRecord(BaseModel):
@@ -68,7 +95,11 @@ class ProbeResult(ResultAssertions, BaseModel):
         return f"{prefix}failed".strip()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape (keys as documented)."""
+        """The keys every ``--json`` document has had, as the Python models hold them.
+
+        ``--json`` prints :meth:`json_document`, which adds ``schema_version`` and the keys
+        documented in docs/json.md to these.
+        """
         data = self.model_dump(mode="json")
         return {
             key: data[key]
@@ -84,6 +115,10 @@ class ProbeResult(ResultAssertions, BaseModel):
                 "handshake",
             )
         }
+
+    def json_document(self) -> dict[str, Any]:
+        """The ``--json`` document: :class:`ProbeDocument` as JSON-ready data."""
+        return ProbeDocument.from_result(self).model_dump(mode="json")
 
 
 def probe_result(sessions: list[SessionResult], final: SessionResult) -> ProbeResult:
@@ -113,3 +148,190 @@ def probe_result(sessions: list[SessionResult], final: SessionResult) -> ProbeRe
         handshake=final.handshake,
         sessions=sessions,
     )
+
+
+# --- the versioned --json document ------------------------------------------------------------
+class ResponseTimings(BaseModel):
+    """A response's durations in ms, from its ``response.create`` (from ``response.created``
+    under server VAD). A key is absent when its event never came."""
+
+    model_config = ConfigDict(extra="allow")
+
+    create_to_created: float | None = Field(None, description=f"to response.created, {_MS}")
+    create_to_first_audio: float | None = Field(
+        None, description=f"to the first audio delta, {_MS}"
+    )
+    create_to_first_transcript: float | None = Field(
+        None, description=f"to the first transcript delta, {_MS}"
+    )
+    create_to_first_text: float | None = Field(None, description=f"to the first text delta, {_MS}")
+    create_to_done: float | None = Field(None, description=f"to response.done, {_MS}")
+    output_audio: float | None = Field(None, description=f"length of the answer's audio, {_MS}")
+    max_audio_gap: float | None = Field(
+        None, description=f"largest gap between two audio deltas, {_MS}"
+    )
+    created: float | None = Field(None, deprecated=_ALIAS.format("create_to_created"))
+    first_audio: float | None = Field(None, deprecated=_ALIAS.format("create_to_first_audio"))
+    first_transcript: float | None = Field(
+        None, deprecated=_ALIAS.format("create_to_first_transcript")
+    )
+    first_text: float | None = Field(None, deprecated=_ALIAS.format("create_to_first_text"))
+    done: float | None = Field(None, deprecated=_ALIAS.format("create_to_done"))
+    real_time_factor: float | None = Field(
+        None, deprecated="moved to the response's real_time_factor; kept until schema_version 2"
+    )
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, float]) -> ResponseTimings:
+        """The canonical names, and the old ones as aliases, from a response's timings."""
+        data: dict[str, float] = {}
+        for key, value in raw.items():
+            data[RESPONSE_TIMING_NAMES.get(key, key)] = value
+        data.update(raw)  # the deprecated aliases (and real_time_factor) for one more version
+        return cls.model_validate(data)
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A timing that was not measured is absent, not null (as before the document had a
+        # schema): consumers test ``"key" in timings_ms``.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class SessionTimings(BaseModel):
+    """A session's durations in ms; the ``create_to_*`` keys, ``output_audio`` and
+    ``max_audio_gap`` are those of its first response. A key is absent when not measured."""
+
+    model_config = ConfigDict(extra="allow")
+
+    connect: float | None = Field(None, description=f"DNS and TCP connect, {_MS}")
+    handshake: float | None = Field(None, description=f"TLS and the WebSocket upgrade, {_MS}")
+    session_created: float | None = Field(None, description=f"open to session.created, {_MS}")
+    session_updated: float | None = Field(
+        None, description=f"session.update to session.updated, {_MS}"
+    )
+    audio_stream: float | None = Field(None, description=f"streaming the first turn's audio, {_MS}")
+    commit_to_committed: float | None = Field(
+        None, description=f"input_audio_buffer.commit to committed, {_MS}"
+    )
+    create_to_created: float | None = Field(None, description=f"first response, {_MS}")
+    create_to_first_audio: float | None = Field(None, description=f"first response, {_MS}")
+    create_to_first_transcript: float | None = Field(None, description=f"first response, {_MS}")
+    create_to_first_text: float | None = Field(None, description=f"first response, {_MS}")
+    create_to_done: float | None = Field(None, description=f"first response, {_MS}")
+    output_audio: float | None = Field(None, description=f"first response's audio, {_MS}")
+    max_audio_gap: float | None = Field(None, description=f"first response, {_MS}")
+    total: float | None = Field(None, description=f"the whole session, {_MS}")
+    real_time_factor: float | None = Field(
+        None, deprecated="moved to the document's real_time_factor; kept until schema_version 2"
+    )
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A timing that was not measured is absent, not null (as before the document had a
+        # schema): consumers test ``"key" in timings_ms``.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class ResponseDocument(BaseModel):
+    """One response in ``--json``."""
+
+    response_id: str | None
+    status: str | None
+    status_details: Any = None
+    timings_ms: ResponseTimings
+    barge_in: bool = False
+    real_time_factor: float | None = Field(
+        None,
+        description="time from response.create to response.done over the answer's audio "
+        "length (below 1: generated faster than it plays); null without audio",
+    )
+
+    @classmethod
+    def from_result(cls, response: ResponseResult) -> ResponseDocument:
+        """The document of one response."""
+        data: dict[str, Any] = {
+            "response_id": response.response_id,
+            "status": response.status,
+            "status_details": response.status_details,
+            "timings_ms": ResponseTimings.from_raw(response.timings_ms),
+            "barge_in": response.barge_in,
+        }
+        data["real_time_factor"] = response.timings_ms.get("real_time_factor")
+        return cls.model_validate(data)
+
+
+class SessionDocument(BaseModel):
+    """One session (an attempt of a step) in ``--json``'s ``sessions``: under ``--escalate``
+    and ``--retries`` every step's responses are kept here, not only the last session's."""
+
+    step: str | None
+    attempt: int
+    session_id: str | None
+    outcome: Outcome
+    started_at: str
+    responses: list[ResponseDocument]
+    failures: list[Failure]
+    violations: list[Violation]
+    timings_ms: SessionTimings
+    handshake: ProbeHandshake
+    close_code: int | None = None
+    close_reason: str | None = None
+
+    @classmethod
+    def from_result(cls, session: SessionResult) -> SessionDocument:
+        """The document of one session."""
+        return cls.model_validate(
+            {
+                "step": session.step,
+                "attempt": session.attempt,
+                "session_id": session.session_id,
+                "outcome": session.outcome,
+                "started_at": session.started_at,
+                "responses": [ResponseDocument.from_result(r) for r in session.responses],
+                "failures": session.failures,
+                "violations": session.violations,
+                "timings_ms": SessionTimings.model_validate(session.timings_ms),
+                "handshake": session.handshake,
+                "close_code": session.close_code,
+                "close_reason": session.close_reason,
+            }
+        )
+
+
+class ProbeDocument(BaseModel):
+    """``realtime-harness probe --json``: one object. The top-level keys describe the session
+    that decided the outcome (the last one run); ``sessions`` lists every session in order."""
+
+    schema_version: Literal[1] = Field(description="version of this shape (docs/json.md)")
+    outcome: Outcome
+    dialect: Dialect
+    session_id: str | None
+    attempts: list[AttemptRecord]
+    responses: list[ResponseDocument]
+    failures: list[Failure]
+    violations: list[Violation]
+    timings_ms: SessionTimings
+    handshake: ProbeHandshake
+    real_time_factor: float | None = Field(
+        None, description="the first response's real-time factor; null without audio"
+    )
+    sessions: list[SessionDocument] = Field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, result: ProbeResult) -> ProbeDocument:
+        """The document of a probe's result."""
+        data: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "outcome": result.outcome,
+            "dialect": result.dialect,
+            "session_id": result.session_id,
+            "attempts": result.attempts,
+            "responses": [ResponseDocument.from_result(r) for r in result.responses],
+            "failures": result.failures,
+            "violations": result.violations,
+            "timings_ms": SessionTimings.model_validate(result.timings_ms),
+            "handshake": result.handshake,
+        }
+        data["real_time_factor"] = result.timings_ms.get("real_time_factor")
+        data["sessions"] = [SessionDocument.from_result(s) for s in result.sessions]
+        return cls.model_validate(data)

@@ -46,11 +46,13 @@ def test_no_target_probes_the_embedded_mock(tmp_path: Path) -> None:
 
 
 def test_json_output_has_the_documented_keys(tmp_path: Path) -> None:
-    """--json prints one JSON document with exactly the documented keys (beta dialect too)."""
+    """--json prints one JSON document with exactly the documented keys (beta dialect too):
+    those of every version, then what schema_version 1 added (docs/json.md)."""
     done = run_cli("--json", "--dialect", "beta", "--text", "Hello?", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     doc = orjson.loads(done.stdout)
     assert list(doc) == [
+        "schema_version",
         "outcome",
         "dialect",
         "session_id",
@@ -60,7 +62,10 @@ def test_json_output_has_the_documented_keys(tmp_path: Path) -> None:
         "violations",
         "timings_ms",
         "handshake",
+        "real_time_factor",
+        "sessions",
     ]
+    assert doc["schema_version"] == 1
     assert doc["dialect"] == "beta"
     assert doc["responses"][0]["status"] == "completed"
 
@@ -170,3 +175,45 @@ def test_recording_from_the_cli_validates_clean(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_ctrl_c_prints_what_was_seen_and_exits_130(tmp_path: Path) -> None:
+    """SIGINT mid-session: the session id and last events on stderr, exit 130, no traceback."""
+    import signal
+    import time
+
+    clean = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtime_harness", "probe", "--audio", "long", "--speed", "1"],
+        cwd=tmp_path,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(4)  # the mock starts and the 25 s sample is streaming at real time
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted: session sess_" in err
+    assert "audio sent" in err
+    assert "last events:" in err
+    assert "session.created" in err
+    assert "error: interrupted" not in err
+    assert "Traceback" not in err
+
+
+def test_a_failure_prints_once_as_its_block(tmp_path: Path) -> None:
+    """One block with the ids (no None, no Python dict); the log line only with -v."""
+    done = run_cli("--text", "Hi", "--mock-fault", "server_error", cwd=tmp_path)
+    assert done.returncode == 1
+    both = done.stdout + done.stderr
+    assert both.count("✗ response_failed") == 1
+    assert "status_details=" not in both
+    assert "=None" not in both
+    assert "ERROR realtime_harness" not in done.stderr
+    verbose = run_cli("--text", "Hi", "--mock-fault", "server_error", "-v", cwd=tmp_path)
+    assert verbose.stderr.count("ERROR realtime_harness.probe: probe failure response_failed") == 1
