@@ -214,9 +214,18 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
                     await ws.send('{"type":"' + c.RESPONSE_CREATE + '"}')
             task.cancel()
 
-    cpu0 = time.process_time()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    return late, time.process_time() - cpu0
+    cpu: list[float] = []
+
+    async def window_cpu() -> None:
+        # The same window as the soak's: from the end of the warm-up, for ``window`` seconds.
+        await ready.wait()
+        await asyncio.sleep(1.1)
+        cpu.append(time.process_time())
+        await asyncio.sleep(window)
+        cpu.append(time.process_time())
+
+    await asyncio.gather(window_cpu(), *(one(i) for i in range(n)))
+    return late, cpu[1] - cpu[0]
 
 
 async def _soak_level(url: str, n: int, window: float) -> tuple[list[float], float, int]:
