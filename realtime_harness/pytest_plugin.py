@@ -639,6 +639,8 @@ def realtime_openai_client(realtime_target: Target, realtime_model: str) -> Asyn
         )
     from urllib.parse import parse_qs, urlsplit
 
+    from realtime_harness.endpoints import AZURE_PREVIEW, form_for_path
+
     parts = urlsplit(realtime_target.url)
     headers = dict(realtime_target.request_headers())
     bearer = headers.pop("Authorization", "")
@@ -647,7 +649,7 @@ def realtime_openai_client(realtime_target: Target, realtime_model: str) -> Asyn
     root = f"{http}://{parts.netloc}"
     ws_root = f"{parts.scheme}://{parts.netloc}"
     query = parse_qs(parts.query)
-    if parts.path.rstrip("/") == "/openai/realtime" and query.get("api-version"):
+    if form_for_path(parts.path) is AZURE_PREVIEW and query.get("api-version"):
         # Azure's preview route: the SDK builds it from the endpoint, version and deployment.
         return openai.AsyncAzureOpenAI(
             azure_endpoint=root,
