@@ -107,3 +107,66 @@ def test_the_layering_check_sees_a_banned_import(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert imported_roots(module) & BANNED == {"time"}
+
+
+# The package's layers, bottom up (docs/architecture.md). A module may import from its own
+# package, from lower layers, and from the same layer only along the pairs listed below.
+LAYERS: dict[str, int] = {
+    "exceptions": 0,
+    "redact": 0,
+    "protocol": 1,
+    "transport": 2,
+    "endpoints": 2,
+    "media": 2,
+    "target": 2,
+    "validate": 2,
+    "testing": 2,
+    "probe": 3,
+    "mock": 3,
+    "soak": 4,
+    "doctor": 4,
+    "cli": 5,
+    "pytest_plugin": 5,
+    # alias modules kept for old import paths, and the package's own entry points
+    "client": 6,
+    "audio": 6,
+    "samples": 6,
+    "__main__": 6,
+    "__init__": 6,
+}
+SAME_LAYER = {("target", "endpoints"), ("probe", "mock")}
+PACKAGE = CORE.parent
+
+
+def _layer_of(name: str) -> str:
+    return name.split(".")[1] if "." in name else "__init__"
+
+
+def _package_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):  # lazy imports inside functions count too
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(_layer_of(n) for n in names if n.startswith("realtime_harness."))
+    return found
+
+
+PACKAGE_FILES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PACKAGE_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_from_a_layer_above_it(path: Path) -> None:
+    """Each module imports only from its own layer's allowed pairs and the layers below it."""
+    own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    assert own in LAYERS, f"{own} has no layer: add it to LAYERS and docs/architecture.md"
+    for imported in _package_imports(path) - {own}:
+        assert imported in LAYERS, f"{imported} has no layer"
+        where = f"{path.name} ({own}) imports realtime_harness.{imported}"
+        assert LAYERS[imported] <= LAYERS[own], f"{where}, a layer above it"
+        if LAYERS[imported] == LAYERS[own]:
+            assert (own, imported) in SAME_LAYER, f"{where}, a sibling it may not use"
