@@ -305,6 +305,10 @@ def mock_server(
         # the key this server accepts is a secret: no line it prints may show it
         register_secret(require_key)
         lines = _Lines()
+        if ledger is not None:
+            from realtime_harness.probe.outputs import check_writable
+
+            check_writable("--ledger", ledger)
         if replay is not None and not replay.is_file():
             fail(f"replay file {replay} does not exist; pass a JSONL trace of server events")
         certificates = contextlib.ExitStack()

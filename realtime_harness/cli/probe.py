@@ -28,6 +28,7 @@ from realtime_harness.cli.render import (
 )
 from realtime_harness.probe import ProbeOptions, run_probe
 from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.script import (
     DEFAULT_INSTRUCTIONS,
     DEFAULT_RESPONSE_MAX_S,
@@ -378,4 +379,7 @@ def probe(
         sys.stdout.write(redact_text(orjson.dumps(result.json_document()).decode()) + "\n")
     else:
         print_result(result)
+    if result.outcome is Outcome.CLEAN and any(s.output_errors for s in result.sessions):
+        # The session was clean but an output that was asked for is missing or cut short.
+        exit_with(Outcome.USAGE)
     exit_with(result.outcome)

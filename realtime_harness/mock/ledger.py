@@ -7,6 +7,7 @@ fault, or the last event sent before a drop/close/stall), ``item_id`` and the Un
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -16,6 +17,8 @@ import orjson
 from realtime_harness.mock.faults import FaultRecord
 
 __all__ = ["Ledger"]
+
+log = logging.getLogger("realtime_harness.mock")
 
 
 class Ledger:
@@ -29,6 +32,8 @@ class Ledger:
         self.path = Path(path) if path is not None else None
         self._records: list[FaultRecord] = []
         self._lock = threading.Lock()
+        #: Why the file stopped being written (a full disk...); the records stay in memory.
+        self.write_error: str | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -36,9 +41,14 @@ class Ledger:
         """Keep one record (and write it out when a path was given)."""
         with self._lock:
             self._records.append(record)
-            if self.path is not None:
-                with self.path.open("ab") as handle:
-                    handle.write(orjson.dumps(record.model_dump()) + b"\n")
+            if self.path is not None and self.write_error is None:
+                try:
+                    with self.path.open("ab") as handle:
+                        handle.write(orjson.dumps(record.model_dump()) + b"\n")
+                except OSError as exc:
+                    # Never a silently short ledger: say so once, keep counting in memory.
+                    self.write_error = f"cannot append to the ledger {self.path}: {exc.strerror}"
+                    log.error("%s; later faults are kept in memory only", self.write_error)
 
     @property
     def records(self) -> list[FaultRecord]:

@@ -37,6 +37,7 @@ __all__ = [
     "Recorder",
     "attempt_path",
     "check_outputs",
+    "check_writable",
     "failure_record",
     "utc",
 ]
@@ -150,6 +151,7 @@ class FailuresFile(_Base):
 
     def __init__(self, path: Path, session: ClientSession, wall0: datetime) -> None:
         self.path = path
+        self.error: str | None = None
         self._session = session
         self._wall0 = wall0
 
@@ -166,11 +168,22 @@ class FailuresFile(_Base):
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
-            log.error("cannot append to --failures-log %s: %s", self.path, exc.strerror or exc)
+            self.error = f"cannot append to --failures-log {self.path}: {exc.strerror or exc}"
+            log.error("%s", self.error)
+
+    def on_finish(self, result: SessionResult) -> None:
+        """Say in the result when a failure record could not be written."""
+        if self.error is not None:
+            result.output_errors.append(self.error)
 
 
 class Recorder(_Base):
-    """``--record``: the JSONL of every frame, written as frames happen."""
+    """``--record``: the JSONL of every frame, written as frames happen.
+
+    A write that fails once the session runs (a full disk, a removed directory) stops the
+    recording with one ERROR line and an entry in the result's ``output_errors``; the session
+    itself goes on, and what was written so far stays valid JSONL.
+    """
 
     def __init__(self, path: Path, session: ClientSession, *, keep_audio: bool) -> None:
         ctx = session.context
@@ -183,16 +196,40 @@ class Recorder(_Base):
             client_request_id=ctx.client_request_id,
             handshake={"status": hs.status, "headers": hs.headers},
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[bytes] = path.open("wb")
+        self.error: str | None = None
         self._keep_audio = keep_audio
-        self._file.write(redact_text(orjson.dumps(head).decode()).encode() + b"\n")
+        self._file: IO[bytes] | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("wb")
+        except OSError as exc:
+            self._failed(exc)
+            return
+        self._write(redact_text(orjson.dumps(head).decode()).encode())
+
+    def _failed(self, exc: OSError) -> None:
+        self.error = f"cannot write --record {self.path}: {exc.strerror or exc}; recording stopped"
+        log.error("%s", self.error)
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def _write(self, line: bytes) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(line + b"\n")
+        except OSError as exc:
+            self._failed(exc)
 
     def on_frame(self, direction: Direction, t: float, event: Mapping[str, Any] | str) -> None:
         """One line per frame (audio elided unless kept; a non-JSON frame as its text)."""
+        if self._file is None:
+            return
         if isinstance(event, str):
-            self._file.write((redact_text(event).replace("\n", " ") + "\n").encode())
+            self._write(redact_text(event).replace("\n", " ").encode())
             return
         line = orjson.dumps(frame(t, direction, event if self._keep_audio else elide_audio(event)))
         # Server frames were scrubbed of registered secrets on arrival; the exact check keeps
@@ -200,11 +237,19 @@ class Recorder(_Base):
         text = line.decode()
         if contains_secret(text):
             line = redact_text(text).encode()
-        self._file.write(line + b"\n")
+        self._write(line)
 
     def on_finish(self, result: SessionResult) -> None:
-        """Close the file and name it in the result."""
-        self._file.close()
+        """Close the file and name it in the result (or say why it is not complete)."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as exc:  # the last buffered bytes did not fit
+                self._file = None
+                self._failed(exc)
+            self._file = None
+        if self.error is not None:
+            result.output_errors.append(self.error)
         result.recording = str(self.path)
 
 
@@ -235,6 +280,14 @@ class AudioSaver(_Base):
 
     def on_finish(self, result: SessionResult) -> None:
         """Write ``<session>-turn<N>.wav`` and ``.txt`` per response."""
+        try:
+            self._write(result)
+        except OSError as exc:
+            error = f"cannot write --save-audio {self.directory}: {exc.strerror or exc}"
+            log.error("%s", error)
+            result.output_errors.append(error)
+
+    def _write(self, result: SessionResult) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = result.session_id or "session"
         for index, transcript in enumerate(result.transcripts):
@@ -282,27 +335,32 @@ def attempt_path(path: Path | None, attempt: int, step: str | None) -> Path | No
     return path.with_name(f"{path.stem}.{suffix}{path.suffix or '.jsonl'}")
 
 
-def check_outputs(record: Path | None, failures_log: Path | None, save_audio: Path | None) -> None:
-    """Fail before connecting when an output path cannot be written (one line, exit 2)."""
+def check_writable(flag: str, path: Path, *, is_dir: bool = False) -> None:
+    """Raise a one-line :class:`~realtime_harness.exceptions.UsageError` (exit 2) when ``path``
+    (a file, or a directory with ``is_dir``) cannot be written: checked before anything starts,
+    so a long run never discovers it at the end."""
     from realtime_harness.exceptions import UsageError
 
-    checks = [
+    directory = path if is_dir else path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if not is_dir and path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        if not os.access(directory, os.W_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {flag} {path}: {exc.strerror or exc.__class__.__name__}; "
+            "choose a writable path"
+        ) from None
+
+
+def check_outputs(record: Path | None, failures_log: Path | None, save_audio: Path | None) -> None:
+    """Fail before connecting when an output path cannot be written (one line, exit 2)."""
+    for flag, path, is_dir in (
         ("--record", record, False),
         ("--failures-log", failures_log, False),
         ("--save-audio", save_audio, True),
-    ]
-    for flag, path, is_dir in checks:
-        if path is None:
-            continue
-        directory = path if is_dir else path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            if not is_dir and path.is_dir():
-                raise IsADirectoryError(21, "is a directory")
-            if not os.access(directory, os.W_OK):
-                raise PermissionError(13, "not writable")
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write {flag} {path}: {exc.strerror or exc.__class__.__name__}; "
-                "choose a writable path"
-            ) from None
+    ):
+        if path is not None:
+            check_writable(flag, path, is_dir=is_dir)

@@ -145,6 +145,9 @@ class SessionResult(ResultAssertions, BaseModel):
     retry_after: float | None = None
     audio_files: list[str] = Field(default_factory=list)
     recording: str | None = None
+    #: Outputs that were asked for but could not be written (``--record`` on a full disk...):
+    #: one line each. The CLI exits non-zero when any is present.
+    output_errors: list[str] = Field(default_factory=list)
 
     def headline(self) -> str:
         """The first non-benign failure's summary, or the first violation's, or 'clean'."""
