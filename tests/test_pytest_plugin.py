@@ -241,6 +241,30 @@ def test_faults_by_marker_and_by_call(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_the_mock_fixture_knows_todays_realtime_names(pytester: pytest.Pytester) -> None:
+    """realtime_mock serves today's realtime model names and refuses others, as the services do."""
+    pytester.makepyfile(
+        """
+        import json
+
+        from websockets.sync.client import connect
+
+        from realtime_harness.mock import REALTIME_MODELS
+
+        def test_names(realtime_mock):
+            assert realtime_mock.models == frozenset(REALTIME_MODELS)
+            assert realtime_mock.deployments == frozenset(REALTIME_MODELS)
+            headers = {"Authorization": "Bearer sk-test-key-123456"}
+            url = realtime_mock.url + "/v1/realtime?model=gpt-4o"
+            with connect(url, additional_headers=headers, open_timeout=10) as ws:
+                event = json.loads(ws.recv(timeout=10))
+            assert event["error"]["code"] == "invalid_model"
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
 def test_live_target_is_used_when_allowed(
     pytester: pytest.Pytester, live_server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

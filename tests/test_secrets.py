@@ -68,8 +68,11 @@ def test_probe_never_writes_the_key(keyed_mock: MockServer, tmp_path: Path) -> N
     keyed_mock.set_faults(["server_error:rate=1,count=1"])
     runs = [
         (["--url", f"{base}/v1/realtime?model=gpt-realtime"], {"OPENAI_API_KEY": SENTINEL}),
-        (["--url", f"{base}/openai/v1/realtime?model=dep", "--json"], {}),
-        (["--url", f"{base}/openai/v1/realtime?model=dep&api-key={SENTINEL}", "--json"], {}),
+        (["--url", f"{base}/openai/v1/realtime?model=gpt-realtime", "--json"], {}),
+        (
+            ["--url", f"{base}/openai/v1/realtime?model=gpt-realtime&api-key={SENTINEL}", "--json"],
+            {},
+        ),
     ]
     (tmp_path / ".env").write_text(f"AZURE_OPENAI_API_KEY={SENTINEL}\n")
     for index, (args, env) in enumerate(runs):
@@ -125,7 +128,11 @@ def test_mock_server_never_prints_its_key_or_a_clients(tmp_path: Path) -> None:
     outputs: list[bytes] = []
     for args, env in (
         (["--require-key", SENTINEL], clean_env()),
-        ([], clean_env(REALTIME_HARNESS_MOCK_KEY=SENTINEL)),
+        # every name served: the key pasted as a model opens a session (first run: refused)
+        (
+            ["--models", "any", "--deployments", "any"],
+            clean_env(REALTIME_HARNESS_MOCK_KEY=SENTINEL),
+        ),
     ):
         proc = subprocess.Popen(
             [sys.executable, "-m", "realtime_harness", "mock-server", "--port", "0", *args],
@@ -140,10 +147,10 @@ def test_mock_server_never_prints_its_key_or_a_clients(tmp_path: Path) -> None:
             assert url.startswith("ws://127.0.0.1:")
             attempts = [
                 (f"{url}/v1/realtime?model=gpt-realtime", {"Authorization": f"Bearer {SENTINEL}"}),
-                (f"{url}/openai/v1/realtime?model=d&api-key={SENTINEL}", {}),
+                (f"{url}/openai/v1/realtime?model=gpt-realtime&api-key={SENTINEL}", {}),
                 (f"{url}/openai/v1/realtime?model={SENTINEL}", {"api-key": SENTINEL}),
-                (f"{url}/v1/realtime/{SENTINEL}?model=m", {"api-key": SENTINEL}),
-                (f"{url}/v1/realtime?model=m", {"api-key": "wrong-key-0123456789"}),
+                (f"{url}/v1/realtime/{SENTINEL}?model=gpt-realtime", {"api-key": SENTINEL}),
+                (f"{url}/v1/realtime?model=gpt-realtime", {"api-key": "wrong-key-0123456789"}),
             ]
             for target, headers in attempts:
                 try:
@@ -185,7 +192,7 @@ def test_pytest_plugin_never_writes_the_key(
             assert target is None, repr(target)
         """
     )
-    url = f"{keyed_mock.url}/openai/v1/realtime?model=dep&api-key={SENTINEL}"
+    url = f"{keyed_mock.url}/openai/v1/realtime?model=gpt-realtime&api-key={SENTINEL}"
     result = pytester.runpytest_subprocess(
         "--realtime-live",
         f"--realtime-url={url}",

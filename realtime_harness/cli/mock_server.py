@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from realtime_harness.cli._app import app, fail, one_line_errors
-from realtime_harness.mock.config import REALTIME_MODELS, Latency
+from realtime_harness.mock.config import ANY, REALTIME_MODELS, AnyName, Latency
 from realtime_harness.mock.fault_spec import FaultSpec, parse_fault_spec
 from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
 from realtime_harness.protocol.dialects import Dialect
@@ -110,15 +110,16 @@ def _check_host(host: str) -> str:
     return name
 
 
-def _names(value: str | None, flag: str) -> tuple[str, ...] | None:
-    """A comma-separated list of names (``default``: today's realtime model names)."""
-    if value is None:
-        return None
-    if value.strip() == "default":
+def _names(value: str | None, flag: str) -> tuple[str, ...] | AnyName:
+    """A comma-separated list of names (unset or ``default``: today's realtime model names;
+    ``any``: every name)."""
+    if value is None or value.strip() == "default":
         return REALTIME_MODELS
+    if value.strip() == "any":
+        return ANY
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     if not names:
-        fail(f"{flag} is empty; give names separated by commas, or 'default'")
+        fail(f"{flag} is empty; give names separated by commas, 'default' or 'any'")
     return names
 
 
@@ -234,16 +235,18 @@ def mock_server(
     deployments: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated Azure deployments that exist ('default': today's realtime "
-            "model names); any other is answered HTTP 404 DeploymentNotFound. Default: any.",
+            help="Comma-separated Azure deployments that exist, 'default' (today's realtime "
+            "model names) or 'any' (every name); any other is answered HTTP 404 "
+            "DeploymentNotFound. Default: default.",
             show_default=False,
         ),
     ] = None,
     models: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated models /v1/realtime serves ('default': today's realtime "
-            "model names); any other is answered invalid_model and close 4000. Default: any.",
+            help="Comma-separated models /v1/realtime serves, 'default' (today's realtime "
+            "model names) or 'any' (every name); any other is answered invalid_model and "
+            "close 4000. Default: default.",
             show_default=False,
         ),
     ] = None,

@@ -7,7 +7,7 @@ session logic is the sans-I/O :class:`SessionBehaviour` (``mock.session``); faul
 
 from __future__ import annotations
 
-from realtime_harness.mock.config import BehaviourConfig, Latency
+from realtime_harness.mock.config import ANY, REALTIME_MODELS, BehaviourConfig, Latency
 from realtime_harness.mock.fault_spec import (
     FAULT_SPEC_HELP,
     FaultKind,
@@ -23,7 +23,9 @@ from realtime_harness.mock.session import SessionBehaviour
 from realtime_harness.mock.voices import Voice, tone_voice
 
 __all__ = [
+    "ANY",
     "FAULT_SPEC_HELP",
+    "REALTIME_MODELS",
     "BehaviourConfig",
     "FaultKind",
     "FaultPhase",

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from realtime_harness.mock.voices import Voice
 from realtime_harness.protocol.dialects import Dialect
 
-__all__ = ["REALTIME_API_VERSIONS", "REALTIME_MODELS", "BehaviourConfig", "Latency"]
+__all__ = [
+    "ANY",
+    "REALTIME_API_VERSIONS",
+    "REALTIME_MODELS",
+    "AnyName",
+    "BehaviourConfig",
+    "Latency",
+    "known_names",
+]
 
 #: Today's realtime model names (OpenAI models; on Azure, a deployment is usually named after its
 #: model), with their dated variants: the names the Azure realtime how-to
 #: (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/realtime-audio) and the openai
-#: package's model literals list. ``MockServer(models=REALTIME_MODELS)`` (``mock-server --models
-#: default``) makes the mock refuse every other name as the services do.
+#: package's model literals list. By default ``MockServer`` (and ``mock-server``) refuses every
+#: other model and deployment name as the services do; :data:`ANY` (``--models any``) serves any.
 REALTIME_MODELS: tuple[str, ...] = (
     "gpt-realtime",
     "gpt-realtime-2025-08-28",
@@ -32,6 +42,34 @@ REALTIME_MODELS: tuple[str, ...] = (
 #: The api-versions the mock's preview route accepts (Azure answers any other with HTTP 400
 #: ``BadRequest`` "API version not supported"): the preview ones still documented for realtime.
 REALTIME_API_VERSIONS: tuple[str, ...] = ("2025-04-01-preview", "2025-08-28")
+
+
+class AnyName:
+    """The type of :data:`ANY`: a set of names that holds every name."""
+
+    __slots__ = ()
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+#: ``MockServer(models=ANY)`` / ``deployments=ANY`` (``mock-server --models any``): every name
+#: is served, for tests and scripts that name a deployment of their own.
+ANY: Final = AnyName()
+
+
+def known_names(names: Iterable[str] | AnyName | None) -> frozenset[str] | AnyName:
+    """The names a mock knows: ``None`` (the default) is today's :data:`REALTIME_MODELS`."""
+    if names is None:
+        return frozenset(REALTIME_MODELS)
+    if isinstance(names, AnyName):
+        return names
+    if isinstance(names, str):  # one name, not its characters
+        return frozenset((names,))
+    return frozenset(names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_harness.endpoints import parse_route
-from realtime_harness.mock.config import REALTIME_API_VERSIONS, BehaviourConfig, Latency
+from realtime_harness.mock.config import (
+    REALTIME_API_VERSIONS,
+    AnyName,
+    BehaviourConfig,
+    Latency,
+    known_names,
+)
 from realtime_harness.mock.fault_spec import (
     FaultKind,
     FaultPhase,
@@ -225,10 +231,12 @@ class MockServer:
         reply_voice: always answer with this sample.
         require_key: when set, only this key is accepted (OpenAI: error + close 3000; Azure: 401).
         deployments: the Azure deployments that exist; any other name on an Azure route is
-            answered HTTP 404 ``DeploymentNotFound``, as Azure does (None: every name exists).
+            answered HTTP 404 ``DeploymentNotFound``, as Azure does (None, the default: today's
+            realtime model names, :data:`~realtime_harness.mock.config.REALTIME_MODELS`;
+            :data:`~realtime_harness.mock.config.ANY`: every name exists).
         models: the models OpenAI's route serves; any other is answered ``invalid_model`` and
-            close 4000 (None: every name; :data:`~realtime_harness.mock.config.REALTIME_MODELS`
-            is today's list).
+            close 4000 (None, the default: today's realtime model names;
+            :data:`~realtime_harness.mock.config.ANY`: every name).
         api_versions: the api-versions the Azure preview route accepts; any other is answered
             HTTP 400 ``BadRequest`` "API version not supported", as Azure does.
         ledger_path: also write the fault ledger to this JSONL file.
@@ -254,8 +262,8 @@ class MockServer:
         voices: tuple[Voice, ...] | None = None,
         reply_voice: str | None = None,
         require_key: str | None = None,
-        deployments: Iterable[str] | None = None,
-        models: Iterable[str] | None = None,
+        deployments: Iterable[str] | AnyName | None = None,
+        models: Iterable[str] | AnyName | None = None,
         api_versions: Iterable[str] = REALTIME_API_VERSIONS,
         ledger_path: str | Path | None = None,
         replay: str | Path | None = None,
@@ -279,8 +287,8 @@ class MockServer:
             reply_voice=reply_voice,
         )
         self.require_key = require_key
-        self.deployments = None if deployments is None else frozenset(deployments)
-        self.models = None if models is None else frozenset(models)
+        self.deployments = known_names(deployments)
+        self.models = known_names(models)
         self.api_versions = frozenset(api_versions)
         register_secret(require_key)  # masked in every path and line the mock prints
         self.validate = validate
@@ -596,7 +604,7 @@ class MockServer:
         if route.form.version_param is not None and version not in self.api_versions:
             return self._reject(connection, 400, "BadRequest", "API version not supported", extra)
         dialect, model = route.form.dialect or self.dialect, route.name
-        if azure and self.deployments is not None and model not in self.deployments:
+        if azure and model not in self.deployments:
             return self._reject(
                 connection,
                 404,
@@ -627,13 +635,7 @@ class MockServer:
                     "wss://api.openai.com/v1/realtime?model=gpt-realtime",
                     codes.CLOSE_BAD_REQUEST,
                 )
-        if (
-            not azure
-            and fatal is None
-            and self.models is not None
-            and model
-            and model not in self.models
-        ):
+        if not azure and fatal is None and model and model not in self.models:
             fatal = (
                 "invalid_model",
                 f'Model "{model}" is not supported in realtime mode.',

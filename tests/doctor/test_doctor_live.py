@@ -67,6 +67,7 @@ ROWS = {
     "not-a-realtime-model": Row(
         "/openai/v1/realtime?model=gpt-realtime-whisper",
         Cause.NOT_A_REALTIME_MODEL,
+        server={"deployments": ("gpt-realtime-whisper",)},  # it exists, but is no realtime model
         first_failure="handshake",
     ),
     "ga-events-on-preview-route": Row(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mock_testkit import Client, open_client
 from typer.testing import CliRunner
+from websockets.exceptions import InvalidStatus
 
 from realtime_harness.cli import app
 from realtime_harness.mock.server import MAX_INVALID_FRAMES
@@ -90,6 +91,71 @@ def test_cli_usage_errors_are_one_line_and_exit_2(args: list[str], message: str)
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+async def _first_event(url: str, path: str, headers: dict[str, str] | None = None) -> str:
+    """The type of the first event a client gets on ``path``, or ``HTTP <status>``."""
+    try:
+        async with open_client(url, path, headers=headers) as ws:
+            event = await Client(ws).recv()
+    except InvalidStatus as exc:
+        return f"HTTP {exc.response.status_code}"
+    error = event.get("error")
+    return f"error {error['code']}" if isinstance(error, dict) else str(event["type"])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], ["session.created", "session.created", "error invalid_model", "HTTP 404"]),
+        (
+            ["--models", "default", "--deployments", "default"],
+            ["session.created", "session.created", "error invalid_model", "HTTP 404"],
+        ),
+        (
+            ["--models", "any", "--deployments", "any"],
+            ["session.created", "session.created", "session.created", "session.created"],
+        ),
+        (
+            ["--models", "my-model", "--deployments", "my-dep"],
+            ["error invalid_model", "HTTP 404", "error invalid_model", "session.created"],
+        ),
+    ],
+    ids=["default", "models-default", "any", "listed"],
+)
+def test_cli_knows_todays_realtime_names_by_default_and_any_serves_every_name(
+    args: list[str], expected: list[str]
+) -> None:
+    """mock-server refuses unknown model and deployment names unless --models/--deployments
+    say otherwise: gpt-realtime (OpenAI), gpt-realtime (Azure), gpt-4o (OpenAI), my-dep
+    (Azure)."""
+    proc, url = start(*args)
+    azure = {"api-key": "sk-test-key-123456"}
+    paths: list[tuple[str, dict[str, str] | None]] = [
+        ("/v1/realtime?model=gpt-realtime", None),
+        ("/openai/v1/realtime?model=gpt-realtime", azure),
+        ("/v1/realtime?model=gpt-4o", None),
+        ("/openai/v1/realtime?model=my-dep", azure),
+    ]
+
+    async def firsts() -> list[str]:
+        return [await _first_event(url, path, headers) for path, headers in paths]
+
+    try:
+        seen = asyncio.run(firsts())
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    assert seen == expected
+
+
+def test_cli_help_says_any_serves_every_name() -> None:
+    """--help names the 'default' and 'any' values of --models and --deployments."""
+    result = CliRunner().invoke(app, ["mock-server", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    assert "'any' (every name)" in text
+    assert "DeploymentNotFound" in text
+    assert "Default: default" in text
 
 
 def test_cli_help_documents_the_fault_spec() -> None:

@@ -12,7 +12,7 @@ from mock_testkit import FAST, KEY, SHORT, Client, manual_update, open_client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime_harness.mock import MockServer
-from realtime_harness.mock.config import REALTIME_API_VERSIONS, REALTIME_MODELS
+from realtime_harness.mock.config import ANY, REALTIME_API_VERSIONS, REALTIME_MODELS
 from realtime_harness.protocol.dialects import Dialect
 
 AZURE = {"api-key": KEY}
@@ -83,9 +83,9 @@ async def test_an_unknown_openai_model_is_invalid_model_then_close_4000() -> Non
 
 
 @pytest.mark.asyncio
-async def test_any_name_is_served_when_no_names_are_configured() -> None:
-    """Without deployments/models every name exists, as before (existing tests rely on it)."""
-    async with server() as mock:
+async def test_any_name_is_served_with_any() -> None:
+    """With deployments/models ANY every name exists (tests that name their own deployment)."""
+    async with server(models=ANY, deployments=ANY) as mock:
         for path, headers in (
             ("/openai/v1/realtime?model=anything", AZURE),
             ("/v1/realtime?model=anything", None),
@@ -93,6 +93,67 @@ async def test_any_name_is_served_when_no_names_are_configured() -> None:
             async with open_client(mock.url, path, headers=headers) as ws:
                 event = await Client(ws).recv()
                 assert event["type"] == "session.created"
+
+
+class TestKnownNamesByDefault:
+    """Without deployments/models the mock knows today's realtime model names, as the services
+    do, and refuses every other name; ANY serves every name."""
+
+    @pytest.mark.asyncio
+    async def test_an_unknown_model_is_invalid_model_then_close(self) -> None:
+        """MockServer() with no names: ?model=gpt-4o is invalid_model and close 4000."""
+        async with server() as mock, open_client(mock.url, "/v1/realtime?model=gpt-4o") as ws:
+            client = Client(ws)
+            event = await client.recv()
+            with pytest.raises(ConnectionClosed):
+                await client.recv()
+        assert event["type"] == "error"
+        assert event["error"]["code"] == "invalid_model"
+        assert ws.close_code == 4000
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/openai/v1/realtime?model=my-deployment",
+            "/openai/realtime?api-version=2025-04-01-preview&deployment=my-deployment",
+        ],
+    )
+    @pytest.mark.asyncio
+    async def test_an_unknown_azure_deployment_is_404_deployment_not_found(self, path: str) -> None:
+        """MockServer() with no names: a deployment named otherwise is HTTP 404."""
+        async with server() as mock:
+            status, body, _headers = await refused(mock, path, AZURE)
+        assert status == 404
+        assert body["error"]["code"] == "DeploymentNotFound"
+
+    @pytest.mark.asyncio
+    async def test_every_default_name_is_served_as_a_model_and_a_deployment(self) -> None:
+        """Each of today's realtime model names opens a session on OpenAI's route and, as a
+        deployment, on Azure's GA route."""
+        async with server() as mock:
+            for name in REALTIME_MODELS:
+                for path, headers in (
+                    (f"/v1/realtime?model={name}", None),
+                    (f"/openai/v1/realtime?model={name}", AZURE),
+                ):
+                    async with open_client(mock.url, path, headers=headers) as ws:
+                        event = await Client(ws).recv()
+                        assert event["type"] == "session.created", (path, event)
+
+    @pytest.mark.asyncio
+    async def test_the_preview_route_serves_a_default_deployment(self) -> None:
+        """The Azure preview route's deployment= is checked against the same names."""
+        path = "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-4o-realtime-preview"
+        async with server() as mock, open_client(mock.url, path, headers=AZURE) as ws:
+            assert (await Client(ws).recv())["type"] == "session.created"
+
+    def test_any_holds_every_name_and_says_so(self) -> None:
+        """ANY is a set of names that holds every name; its repr names it."""
+        assert "anything" in ANY and "" in ANY
+        assert repr(ANY) == "ANY"
+        assert server(models=ANY).models is ANY
+        assert server().models == frozenset(REALTIME_MODELS)
+        assert server(deployments=["my-dep"]).deployments == frozenset({"my-dep"})
 
 
 @pytest.mark.asyncio

@@ -21,7 +21,7 @@ from mock_testkit import (
 )
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from realtime_harness.mock import MockServer
+from realtime_harness.mock import ANY, MockServer
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 
@@ -150,7 +150,8 @@ async def test_handshake_rejections_are_http_errors_like_the_real_services(
     path: str, headers: dict[str, str], status: int, code: str
 ) -> None:
     """Missing credentials, api-version on v1, non-realtime models are HTTP errors."""
-    async with server() as mock:
+    # every deployment exists: a whisper model deployed under its own name is refused as such
+    async with server(deployments=ANY) as mock:
         with pytest.raises(InvalidStatus) as caught:
             async with open_client(mock.url, path, headers=headers):
                 pass
@@ -165,9 +166,13 @@ async def test_handshake_rejections_are_http_errors_like_the_real_services(
 @pytest.mark.parametrize(
     ("path", "headers"),
     [
-        ("/v1/realtime?model=m-realtime", {"Authorization": f"Bearer {KEY}"}),
-        ("/openai/v1/realtime?model=my-deployment", {"api-key": KEY}),
-        ("/openai/realtime?api-version=2025-04-01-preview&deployment=d&api-key=" + KEY, {}),
+        ("/v1/realtime?model=gpt-realtime-mini", {"Authorization": f"Bearer {KEY}"}),
+        ("/openai/v1/realtime?model=gpt-realtime", {"api-key": KEY}),
+        (
+            "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-4o-realtime-preview"
+            "&api-key=" + KEY,
+            {},
+        ),
     ],
 )
 @pytest.mark.asyncio
@@ -214,12 +219,12 @@ async def test_subprotocol_credentials_are_accepted_and_realtime_is_echoed() -> 
             3000,
         ),
         ({}, "/v1/realtime", {}, "missing_model", 4000),
-        ({}, "/v1/realtime?model=whisper-1", {}, "invalid_model", 4000),
+        ({"models": ANY}, "/v1/realtime?model=whisper-1", {}, "invalid_model", 4000),
     ],
 )
 @pytest.mark.asyncio
 async def test_openai_fatal_errors_come_after_the_upgrade_then_close(
-    kw: dict[str, str], path: str, headers: dict[str, str], code: str, close: int
+    kw: dict[str, object], path: str, headers: dict[str, str], code: str, close: int
 ) -> None:
     """Beta header on GA, a wrong key, no model, a bad model: error event, then close."""
     async with server(**kw) as mock:
@@ -241,11 +246,13 @@ async def test_require_key_rejects_a_wrong_azure_key_with_401() -> None:
     """With --require-key a wrong api-key on an Azure path is HTTP 401."""
     async with server(require_key="sk-right-key-0000") as mock:
         with pytest.raises(InvalidStatus) as caught:
-            async with open_client(mock.url, "/openai/v1/realtime?model=d", {"api-key": KEY}):
+            async with open_client(
+                mock.url, "/openai/v1/realtime?model=gpt-realtime", {"api-key": KEY}
+            ):
                 pass
         assert caught.value.response.status_code == 401
         async with open_client(
-            mock.url, "/openai/v1/realtime?model=d", {"api-key": "sk-right-key-0000"}
+            mock.url, "/openai/v1/realtime?model=gpt-realtime", {"api-key": "sk-right-key-0000"}
         ) as ws:
             assert (await Client(ws).recv())["type"] == "session.created"
 
