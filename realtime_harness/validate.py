@@ -36,7 +36,7 @@ from orjson import JSONDecodeError
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.outcome import Outcome, verdict_of
 from realtime_harness.protocol.recording import HEADER_KEY, classify_line
 from realtime_harness.protocol.runs import RunReport, looks_like_run_stream, validate_run_stream
 from realtime_harness.protocol.validator import Report, Validator
@@ -111,13 +111,24 @@ class FileCheck:
             return Outcome.USAGE
         return self.runs.outcome if self.runs is not None else self.report.outcome
 
+    @property
+    def verdict(self) -> str:
+        """The status word printed and in ``--json``: the outcome's value, except ``incomplete``
+        (never ``clean``) when something did not finish: a response with no ``response.done``,
+        a run with no terminal event, a run stream with no ``done``. The exit code is the
+        outcome's (0 for an incomplete stream)."""
+        notes = self.runs.incomplete if self.runs is not None else self.report.incomplete
+        return verdict_of(self.outcome, incomplete=bool(notes))
+
     def to_json_dict(self) -> dict[str, Any]:
-        """The ``--json`` object: ``file``, the report's keys, ``input`` and (if any) ``error``.
+        """The ``--json`` object: ``file``, the report's keys, ``outcome`` (the exit code's class),
+        ``verdict`` (the status word), ``input`` and (if any) ``error``.
 
         For a run stream the report's keys are the run report's (``kind`` tells them apart)."""
         keys = self.runs.to_json_dict() if self.runs is not None else self.report.to_json_dict()
         payload: dict[str, Any] = {"file": self.name, **keys}
         payload["outcome"] = self.outcome.value
+        payload["verdict"] = self.verdict
         payload["input"] = self.state.value
         if self.problem:
             payload["error"] = self.problem

@@ -131,3 +131,55 @@ def test_module_entry_point_runs() -> None:
     )
     assert done.returncode == 0
     assert "validate" in done.stdout
+
+
+class TestNeverCleanWhenSomethingDidNotFinish:
+    """A stream cut mid-response broke no rule, but it is not clean: the status word and the
+    --json ``verdict`` say ``incomplete``; the exit code stays 0 (docs/validate.md)."""
+
+    @staticmethod
+    def cut_events() -> list[dict[str, object]]:
+        events = clean_events()
+        done = next(i for i, e in enumerate(events) if e["type"] == "response.done")
+        return events[:done]
+
+    def test_the_status_word_is_incomplete_and_the_exit_code_0(self, tmp_path: Path) -> None:
+        """`cut.jsonl: incomplete …`, then the response that has no response.done."""
+        path = write_jsonl(tmp_path / "cut.jsonl", self.cut_events())
+        result = runner.invoke(app, ["validate", str(path)])
+        assert result.exit_code == 0, result.output
+        first, *rest = result.output.splitlines()
+        assert first.startswith(f"{path}: incomplete dialect=ga ")
+        assert "clean" not in result.output
+        assert any(line.strip().startswith("incomplete: response ") for line in rest)
+        assert "has no response.done" in result.output
+
+    def test_json_verdict_is_incomplete_and_outcome_stays_the_exit_class(
+        self, tmp_path: Path
+    ) -> None:
+        """--json: ``verdict`` incomplete; ``outcome`` keeps naming exit 0's class."""
+        path = write_jsonl(tmp_path / "cut.jsonl", self.cut_events())
+        result = runner.invoke(app, ["validate", "--json", str(path)])
+        assert result.exit_code == 0
+        doc = orjson.loads(result.output)
+        assert doc["verdict"] == "incomplete"
+        assert doc["outcome"] == "clean"
+        assert doc["incomplete"]
+
+    def test_a_whole_stream_is_clean_in_both_keys(self, tmp_path: Path) -> None:
+        """Nothing left open: verdict and outcome are both clean."""
+        path = write_jsonl(tmp_path / "ok.jsonl", clean_events())
+        doc = orjson.loads(runner.invoke(app, ["validate", "--json", str(path)]).output)
+        assert (doc["verdict"], doc["outcome"], doc["incomplete"]) == ("clean", "clean", [])
+
+    def test_a_failure_outranks_incomplete(self, tmp_path: Path) -> None:
+        """A failed response and a cut one: server_failure, exit 1, the cut still listed."""
+        build = TraceBuilder()
+        failed = [*build.session_created(), *build.failed_response()]
+        cut = [e for e in build.response("text") if e["type"] != "response.done"]
+        path = write_jsonl(tmp_path / "both.jsonl", [*failed, *cut])
+        result = runner.invoke(app, ["validate", "--json", str(path)])
+        assert result.exit_code == 1, result.output
+        doc = orjson.loads(result.output)
+        assert (doc["verdict"], doc["outcome"]) == ("server_failure", "server_failure")
+        assert doc["incomplete"]

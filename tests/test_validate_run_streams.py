@@ -142,3 +142,34 @@ def test_a_realtime_file_is_not_taken_for_a_run_stream(tmp_path: Path) -> None:
     assert check.state is InputState.OK
     with pytest.raises(UsageError, match="run stream"):
         validate_file(stream)
+
+
+@pytest.mark.parametrize("writer", [write_sse, write_jsonl], ids=["sse", "jsonl"])
+@pytest.mark.parametrize(
+    ("events", "note"),
+    [
+        (CLEAN[:7], "ended the stream in_progress (no terminal event)"),
+        (CLEAN[:-1], "no done event"),
+    ],
+    ids=["no-terminal-event-no-done", "no-done"],
+)
+def test_a_run_stream_that_did_not_finish_is_incomplete_never_clean(
+    tmp_path: Path, writer: Any, events: list[tuple[str, Any]], note: str
+) -> None:
+    """A run with no terminal event, or a stream with no ``done``: the status word and the
+    --json verdict are ``incomplete``, the exit code 0, and what did not finish is listed."""
+    path = writer(tmp_path / "run.log", events)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: incomplete kind=assistants-run-stream" in result.output
+    assert "clean" not in result.output
+    assert note in result.output
+    doc = orjson.loads(runner.invoke(app, ["validate", "--json", str(path)]).output)
+    assert (doc["verdict"], doc["outcome"]) == ("incomplete", "clean")
+
+
+def test_a_finished_run_stream_has_the_verdict_clean(tmp_path: Path) -> None:
+    """A documented run ending with ``done``: verdict clean in --json."""
+    path = write_sse(tmp_path / "run.sse", CLEAN)
+    doc = orjson.loads(runner.invoke(app, ["validate", "--json", str(path)]).output)
+    assert (doc["verdict"], doc["outcome"], doc["incomplete"]) == ("clean", "clean", [])

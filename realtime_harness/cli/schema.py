@@ -45,6 +45,21 @@ class ValidateDocument(BaseModel):
     schema_version: Literal[1] = Field(description="version of this shape (docs/json.md)")
     file: str = Field(description="the path as given; <stdin> for -")
     outcome: Outcome
+    verdict: (
+        Literal[
+            "clean",
+            "incomplete",
+            "server_failure",
+            "usage_error",
+            "violation",
+            "connection_failure",
+        ]
+        | None
+    ) = Field(
+        None,
+        description="the status word: outcome's value, except incomplete (never clean) when a "
+        "response or run did not finish; exit 0 all the same (docs/validate.md)",
+    )
     dialect: Dialect | None = Field(None, description="as given or detected; null if unknown")
     session_id: str | None = None
     events: int | None = Field(None, description="server events checked")

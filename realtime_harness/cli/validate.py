@@ -60,7 +60,7 @@ def _print_human(check: FileCheck) -> None:
     report = check.report
     dialect = report.dialect.value if report.dialect else "unknown"
     print(
-        f"{check.name}: {report.outcome.value} dialect={dialect} session_id={report.session_id} "
+        f"{check.name}: {check.verdict} dialect={dialect} session_id={report.session_id} "
         f"events={report.events} violations={len(report.violations)} "
         f"failures={len(report.failures)}"
     )
@@ -80,7 +80,7 @@ def _print_runs(name: str, runs: RunReport) -> None:
     """An Assistants run stream: the verdict, each violation, each failed run with its ids,
     ``last_error`` and the likely causes."""
     print(
-        f"{name}: {runs.outcome.value} kind=assistants-run-stream events={runs.events} "
+        f"{name}: {runs.verdict} kind=assistants-run-stream events={runs.events} "
         f"runs={runs.runs} violations={len(runs.violations)} failures={len(runs.failures)}"
     )
     for violation in runs.violations:
@@ -124,11 +124,12 @@ def validate(
 ) -> None:
     """Check the ordering of every event against the protocol rules, and list failures with ids.
 
-    Exit 0 clean, 1 the server reported a failure, 2 usage error (a file missing, empty or not
-    JSON Lines), 3 protocol violation (including bad and truncated lines). Every file is
-    checked; with several, the worst outcome sets the exit code and one summary line ends the
-    text output (files, events, failures, violations). FILES may be - for standard input
-    (for example: zcat trace.jsonl.gz | realtime-harness validate -).
+    Exit 0 clean, or incomplete (a stream cut before a response or run finished: reported as
+    incomplete, never clean), 1 the server reported a failure, 2 usage error (a file missing,
+    empty or not JSON Lines), 3 protocol violation (including bad and truncated lines). Every
+    file is checked; with several, the worst outcome sets the exit code and one summary line
+    ends the text output (files, events, failures, violations). FILES may be - for standard
+    input (for example: zcat trace.jsonl.gz | realtime-harness validate -).
     """
     outcomes: list[Outcome] = []
     totals = _Totals()

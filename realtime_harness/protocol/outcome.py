@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Outcome"]
+__all__ = ["INCOMPLETE", "Outcome", "verdict_of"]
+
+#: The verdict of a check that broke no rule and saw no failure but did not see everything
+#: finish (a response with no ``response.done``, a run with no terminal event, a stream with no
+#: ``done``). Its exit code is still 0: docs/validate.md explains why.
+INCOMPLETE = "incomplete"
 
 
 class Outcome(enum.Enum):
@@ -59,3 +64,11 @@ _MEANINGS = {
     Outcome.VIOLATION: "protocol violation (takes precedence over 1 and 4)",
     Outcome.CONNECTION: "connection, handshake or timeout failure (takes precedence over 1)",
 }
+
+
+def verdict_of(outcome: Outcome, *, incomplete: bool) -> str:
+    """The status word a check prints: the outcome's value, except that a clean outcome of a
+    stream where something did not finish is ``incomplete`` (never ``clean``)."""
+    if outcome is Outcome.CLEAN and incomplete:
+        return INCOMPLETE
+    return outcome.value

@@ -46,7 +46,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.protocol.failures import ErrorInfo
-from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.outcome import Outcome, verdict_of
 from realtime_harness.protocol.rules import Rule
 from realtime_harness.protocol.runs_sse import SseParser
 from realtime_harness.protocol.validator import Violation
@@ -350,11 +350,18 @@ class RunReport(BaseModel):
     incomplete: list[str]
     violations_dropped: int = 0
 
+    @property
+    def verdict(self) -> str:
+        """The status word: the outcome's value, or ``incomplete`` for a clean stream in which
+        something did not finish (a run with no terminal event, no ``done``, no events)."""
+        return verdict_of(self.outcome, incomplete=bool(self.incomplete))
+
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` shape, with ``kind`` telling it from a Realtime report."""
         return {
             "kind": "assistants_run_stream",
             "outcome": self.outcome.value,
+            "verdict": self.verdict,
             "events": self.events,
             "runs": self.runs,
             "failures": [f.model_dump(mode="json") for f in self.failures],

@@ -646,3 +646,36 @@ def test_any_json_type_in_any_field_never_crashes() -> None:
             events[index] = (name, odd)
             validate_run_stream(jsonl(events))
     assert runs > 500
+
+
+class TestVerdict:
+    """The status word of a run stream: never ``clean`` when something did not finish."""
+
+    def test_a_finished_stream_is_clean(self) -> None:
+        report = validate_run_stream(sse(message_run()))
+        assert (report.outcome, report.verdict) == (Outcome.CLEAN, "clean")
+        assert report.to_json_dict()["verdict"] == "clean"
+
+    @pytest.mark.parametrize(
+        "cut", [-1, -2, 1], ids=["no-done", "no-terminal-event-no-done", "created-only"]
+    )
+    def test_a_cut_stream_is_incomplete_with_a_clean_outcome(self, cut: int) -> None:
+        """Cut before done (or before the run's terminal event): exit 0's outcome, but the
+        verdict says incomplete."""
+        events = message_run()
+        report = validate_run_stream(sse(events[:cut]))
+        assert report.violations == []
+        assert report.failures == []
+        assert report.incomplete
+        assert (report.outcome, report.verdict) == (Outcome.CLEAN, "incomplete")
+        data = report.to_json_dict()
+        assert (data["outcome"], data["verdict"]) == ("clean", "incomplete")
+
+    def test_no_events_is_incomplete(self) -> None:
+        assert validate_run_stream(["\n"]).verdict == "incomplete"
+
+    def test_a_failure_keeps_its_own_word(self) -> None:
+        """A failed run with no done: server_failure, not incomplete."""
+        report = validate_run_stream(sse(failed_run()[:-1]))
+        assert report.incomplete
+        assert report.verdict == "server_failure"
