@@ -183,3 +183,18 @@ class TestNeverCleanWhenSomethingDidNotFinish:
         doc = orjson.loads(result.output)
         assert (doc["verdict"], doc["outcome"]) == ("server_failure", "server_failure")
         assert doc["incomplete"]
+
+
+def test_the_summary_of_several_files_says_incomplete_when_one_did_not_finish(
+    tmp_path: Path,
+) -> None:
+    """Two files, one cut mid-response: the closing summary line is not `clean` either."""
+    whole = write_jsonl(tmp_path / "a.jsonl", clean_events())
+    cut = write_jsonl(
+        tmp_path / "b.jsonl", [e for e in clean_events() if e["type"] != "response.done"]
+    )
+    result = runner.invoke(app, ["validate", str(whole), str(cut)])
+    assert result.exit_code == 0, result.output
+    last = result.output.splitlines()[-1]
+    assert last.startswith("2 files: ")
+    assert last.endswith("outcome=incomplete exit=0")

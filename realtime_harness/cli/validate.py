@@ -13,7 +13,7 @@ import typer
 from realtime_harness.cli._app import SCHEMA_VERSION, app, exit_with
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
-from realtime_harness.protocol.outcome import Outcome
+from realtime_harness.protocol.outcome import INCOMPLETE, Outcome, verdict_of
 from realtime_harness.protocol.runs import REPLACEMENT, RunReport
 from realtime_harness.validate import FileCheck, InputState, check_file, display_name
 
@@ -36,9 +36,11 @@ class _Totals:
     events: int = 0
     failures: int = 0
     violations: int = 0
+    incomplete: bool = False
 
     def add(self, check: FileCheck) -> None:
         report = check.report
+        self.incomplete = self.incomplete or check.verdict == INCOMPLETE
         self.events += report.events
         self.failures += len(report.failures)
         self.violations += len(report.violations) + report.violations_dropped
@@ -46,7 +48,8 @@ class _Totals:
     def line(self, files: int, outcome: Outcome) -> str:
         return (
             f"{files} files: events={self.events} failures={self.failures} "
-            f"violations={self.violations} outcome={outcome.value} exit={outcome.exit_code}"
+            f"violations={self.violations} "
+            f"outcome={verdict_of(outcome, incomplete=self.incomplete)} exit={outcome.exit_code}"
         )
 
 
