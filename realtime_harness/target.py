@@ -58,6 +58,7 @@ __all__ = [
     "Variant",
     "build_url",
     "check_proxy",
+    "check_text",
     "dialect_from_url",
     "resolve_target",
 ]
@@ -327,16 +328,17 @@ def _check_url(url: str, what: str) -> tuple[str, str]:
 _URL_FIX = "use e.g. " + AZURE.url("https://NAME.openai.azure.com", "DEPLOYMENT")
 
 
-def _check_text(value: str, what: str) -> None:
+def check_text(value: str, what: str, *, controls: bool = False) -> None:
     """Refuse text that cannot go on the wire: bytes that are not UTF-8 (which Python keeps as
-    lone surrogates) and control characters. The message never repeats the value."""
+    lone surrogates) and, unless ``controls`` (free text such as instructions may hold line
+    breaks), control characters. The message never repeats the value."""
     for char in value:
         category = unicodedata.category(char)
         if category == "Cs":
             raise ConfigError(
                 f"{what} contains bytes that are not UTF-8; check the value's encoding"
             )
-        if category == "Cc":
+        if category == "Cc" and not controls:
             raise ConfigError(f"{what} contains a control character (U+{ord(char):04X})")
 
 
@@ -403,7 +405,7 @@ def _load_env(
         elif value is not None and name not in merged:
             empty.append(name)
     for name, value in merged.items():
-        _check_text(value, name)
+        check_text(value, name)
     return merged, [name for name in dict.fromkeys(empty) if name not in merged]
 
 
@@ -439,7 +441,7 @@ def _check_options(options: Mapping[str, str | None]) -> None:
             raise ConfigError(
                 f"{flag} is empty (an unset variable?); give it a value or leave the option out"
             )
-        _check_text(value, flag)
+        check_text(value, flag)
 
 
 def resolve_target(

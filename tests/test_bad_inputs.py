@@ -127,3 +127,17 @@ def test_undecodable_argv_bytes_as_a_real_process(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.count(b"\n") == 1
     assert b"--deployment contains bytes that are not UTF-8" in done.stderr
+
+
+@pytest.mark.parametrize("flag", ["--text", "--instructions", "--voice"])
+def test_undecodable_free_text_is_one_line_and_exit_2(tmp_path: Path, flag: str) -> None:
+    """--text, --instructions or --voice with bytes that are not UTF-8: refused before anything
+    connects (they would be sent as JSON), one line, exit 2, never a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS and k not in PROXIES}
+    args = [sys.executable, "-m", "realtime_harness", "probe", flag, BAD]
+    if flag != "--text":
+        args += ["--text", "hello"]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert f"{flag} contains bytes that are not UTF-8".encode() in done.stderr
