@@ -163,3 +163,13 @@ def test_validate_of_several_files_ends_with_one_summary_line(tmp_path: Path) ->
     )
     single = runner.invoke(app, ["validate", paths[0]])
     assert "files:" not in single.stdout
+
+
+def test_doctor_json_of_the_embedded_mock_validates_against_its_schema() -> None:
+    """doctor --json (every check against the embedded mock) matches docs/schemas/doctor."""
+    from realtime_harness.doctor.live import DoctorOptions, run_doctor_sync
+
+    report = run_doctor_sync(DoctorOptions())
+    doc = orjson.loads(orjson.dumps(report.to_json_dict()))
+    assert doc["schema_version"] == 1
+    validator(SchemaCommand.DOCTOR).validate(doc)

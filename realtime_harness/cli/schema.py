@@ -103,6 +103,7 @@ class SchemaCommand(enum.StrEnum):
     VALIDATE = "validate"
     SAMPLES = "samples"
     MOCK_SERVER = "mock-server"
+    DOCTOR = "doctor"
 
 
 #: Command -> the model its JSON is made from (``module:attribute``, imported when asked).
@@ -112,6 +113,7 @@ DOCUMENTS: dict[SchemaCommand, str] = {
     SchemaCommand.SAMPLES: "realtime_harness.cli.schema:SampleDocument",
     # mock-server prints text; its machine-readable output is the --ledger file, one per line.
     SchemaCommand.MOCK_SERVER: "realtime_harness.mock.fault_spec:FaultRecord",
+    SchemaCommand.DOCTOR: "realtime_harness.doctor.checks:Report",
 }
 
 
@@ -133,14 +135,14 @@ def schema(
     command: Annotated[
         SchemaCommand,
         typer.Argument(
-            help="probe, validate, samples or mock-server (its --ledger records).",
+            help="probe, validate, samples, doctor or mock-server (its --ledger records).",
             metavar="COMMAND",
         ),
     ],
 ) -> None:
     """Print the JSON Schema of a command's --json output (docs/schemas/ holds the same files).
 
-    probe, validate and samples print JSON with --json (each object carries schema_version);
+    probe, validate, samples and doctor print JSON with --json (each carries schema_version);
     mock-server's JSON is its --ledger file. docs/json.md describes every key.
     """
     sys.stdout.write(render_schema(command))
