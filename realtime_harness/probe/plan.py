@@ -56,14 +56,14 @@ def check_plan(options: SessionOptions) -> None:
         raise UsageError("--text is empty; give the words to send, or omit --text for audio")
     if not 1 <= options.turns <= MAX_TURNS:
         raise UsageError(f"--turns must be between 1 and {MAX_TURNS}, got {options.turns}")
-    for flag, value in (
+    for flag, text in (
         ("--text", options.text),
         ("--instructions", options.instructions),
         ("--voice", options.voice),
         ("--audio", options.audio),
     ):
-        if value is not None:  # sent as JSON text: undecodable bytes cannot go on the wire
-            check_text(value, flag, controls=True)
+        if text is not None:  # sent as JSON text: undecodable bytes cannot go on the wire
+            check_text(text, flag, controls=True)
     speed = options.speed
     if speed is not None and not (
         speed == 0 or (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED)
