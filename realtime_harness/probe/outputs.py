@@ -241,13 +241,12 @@ class Recorder(_Base):
 
     def on_finish(self, result: SessionResult) -> None:
         """Close the file and name it in the result (or say why it is not complete)."""
-        if self._file is not None:
+        file, self._file = self._file, None
+        if file is not None:
             try:
-                self._file.close()
+                file.close()
             except OSError as exc:  # the last buffered bytes did not fit
-                self._file = None
                 self._failed(exc)
-            self._file = None
         if self.error is not None:
             result.output_errors.append(self.error)
         result.recording = str(self.path)
