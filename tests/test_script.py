@@ -326,3 +326,24 @@ def test_progress_reports_chunks_sent() -> None:
     assert script.progress() == (0, 0)
     script.receive(build.session_updated()[0], 0.0)
     assert script.progress() == (1, 3)
+
+
+def test_pace_phase_places_the_stream_on_the_sessions_phase() -> None:
+    """With ``pace_phase`` the first chunk waits for the session's phase of the chunk interval
+    (less than one interval), then the absolute schedule runs from there; without it the
+    stream starts at once."""
+    build = TraceBuilder()
+    plan = make(chunks=5).plan
+    script = SessionScript(plan, new_event_id=lambda: "evt_1", pace_phase=0.3)
+    started(script, build)
+    assert script.receive(build.session_updated()[0], 10.05) == []  # 10.05 is not on phase
+    assert script.next_wakeup() == pytest.approx(10.13)
+    assert script.poll(10.1299) == []
+    assert [e["type"] for e in script.poll(10.13)] == ["input_audio_buffer.append"]
+    assert script.next_wakeup() == pytest.approx(10.23)
+    on_phase = SessionScript(plan, new_event_id=lambda: "evt_1", pace_phase=0.5)
+    started(on_phase, build)
+    assert len(on_phase.receive(build.session_updated()[0], 10.05)) == 1  # already on phase
+    rounded = SessionScript(plan, new_event_id=lambda: "evt_1", pace_phase=0.3)
+    started(rounded, build)
+    assert len(rounded.receive(build.session_updated()[0], 10.13)) == 1  # on phase, rounded

@@ -810,3 +810,42 @@ def test_every_bundled_sample_streamed_and_recorded_validates_clean(
             validator.client_event({"type": "input_audio_buffer.commit"})
         report = validator.finish()
         assert [v.summary() for v in report.violations] == [], sample.name
+
+
+# --- the client's own appends (the paced fast path) -------------------------------------------
+OWN_APPEND_CASES = {
+    "whole samples after updated": (manual_session, 4800),
+    "odd size": (manual_session, 4801),
+    "over 15 MiB": (manual_session, 16 * 1024 * 1024),
+    "before session.created": (lambda build: [], 4800),
+    "before updated with VAD off": (
+        lambda build: [("s", build.session_created()[0]), ("c", session_update(build))],
+        4800,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OWN_APPEND_CASES, ids=list(OWN_APPEND_CASES))
+def test_own_append_checks_what_an_elided_append_is_checked_for(
+    build: TraceBuilder, case: str
+) -> None:
+    """``own_append(size)`` reports exactly what ``client_event`` does for the same append in its
+    elided form, and keeps the same buffered duration (a commit after it is judged alike)."""
+    before, size = OWN_APPEND_CASES[case]
+    chars = -(-size // 3) * 4
+    elided = {"elided": True, "chars": chars, "bytes": size}
+    outcomes = []
+    for fast in (False, True):
+        validator = Validator(build.dialect)
+        for side, event in before(build):
+            (validator.server_event if side == "s" else validator.client_event)(event)
+        for _ in range(2):
+            if fast:
+                validator.own_append("evt_1", size, 1.0)
+            else:
+                append = {"type": "input_audio_buffer.append", "event_id": "evt_1"}
+                validator.client_event({**append, "audio": elided}, t=1.0)
+        validator.client_event({"type": "input_audio_buffer.commit"})
+        report = validator.finish()
+        outcomes.append(([v.rule for v in report.violations], report.events))
+    assert outcomes[0] == outcomes[1]

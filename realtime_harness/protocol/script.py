@@ -258,11 +258,21 @@ _DELTA_KINDS = {
 class SessionScript:
     """The probe session's state machine (see the module docstring)."""
 
-    def __init__(self, plan: ScriptPlan, *, new_event_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        plan: ScriptPlan,
+        *,
+        new_event_id: Callable[[], str],
+        pace_phase: float | None = None,
+    ) -> None:
         if not plan.turns:
             raise ValueError("a session plan needs at least one turn")
         self.plan = plan
         self._new_id = new_event_id
+        #: Where in the chunk interval this session's audio chunks fall, as a fraction of it
+        #: in [0, 1) on the driver's clock; None: the stream starts at once. See
+        #: :meth:`_next_turn`.
+        self.pace_phase = pace_phase
         self.phase = Phase.CONNECTING
         self.deadline: float | None = None
         self.session_id: str | None = None
@@ -492,9 +502,20 @@ class SessionScript:
             create = self._event(catalog.CONVERSATION_ITEM_CREATE, item=item)
             return [create, *self._request_response(now)]
         self._chunk = 0
-        self._stream_t0 = now
         self._chunks = turn.chunks
-        self._interval = turn.chunk_ms / 1000 / self.plan.speed if self.plan.speed > 0 else 0.0
+        self._interval = interval = (
+            turn.chunk_ms / 1000 / self.plan.speed if self.plan.speed > 0 else 0.0
+        )
+        # Many sessions in one event loop must not append in the same millisecond (aligned
+        # timers all wake at once and are all late; docs/benchmarks.md). Their streams would
+        # align whenever the server answers a burst of session.update together, so a driver of
+        # many sessions gives each a phase: its first chunk waits for it (less than one chunk).
+        wait = 0.0
+        if self.pace_phase is not None and interval > 0:
+            wait = (self.pace_phase * interval - now) % interval
+            if wait > interval - 1e-6:  # on phase but for float rounding
+                wait = 0.0
+        self._stream_t0 = now + wait
         self.marks[f"stream_start.{self.turn}"] = now
         self.phase = Phase.STREAMING
         self.deadline = None

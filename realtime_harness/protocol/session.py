@@ -38,10 +38,7 @@ from realtime_harness.protocol.codes import AUTH_ERROR_CODES, AUTH_STATUSES, FAT
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.failures import Failure
 from realtime_harness.protocol.outcome import Outcome
-from realtime_harness.protocol.script import (
-    ScriptPlan,
-    SessionScript,
-)
+from realtime_harness.protocol.script import Phase, ScriptPlan, SessionScript
 from realtime_harness.protocol.validator import Validator, Violation
 
 __all__ = [
@@ -241,7 +238,9 @@ def _ms(a: float | None, b: float | None) -> float | None:
 class ClientSession:
     """One scripted session: script + validator + flight recorder + outcome (see the module
     docstring). ``new_event_id`` makes client event ids (e.g. an
-    :class:`~realtime_harness.protocol.ids.IdGenerator`)."""
+    :class:`~realtime_harness.protocol.ids.IdGenerator`). ``pace_phase`` (a fraction of the
+    chunk interval, in [0, 1), on the driver's clock) places this session's audio chunks when a
+    driver runs many sessions in one event loop; None starts each stream at once."""
 
     def __init__(
         self,
@@ -251,11 +250,12 @@ class ClientSession:
         t0: float,
         new_event_id: Callable[[], str],
         observers: Iterable[SessionObserver] = (),
+        pace_phase: float | None = None,
     ) -> None:
         self.plan = plan
         self.context = context
         self.t0 = t0
-        self.script = SessionScript(plan, new_event_id=new_event_id)
+        self.script = SessionScript(plan, new_event_id=new_event_id, pace_phase=pace_phase)
         self.validator = Validator(plan.dialect, vad_expected=plan.turn_detection is not None)
         self.observers: list[SessionObserver] = list(observers)
         self.handshake_info = ProbeHandshake(client_request_id=context.client_request_id)
@@ -370,34 +370,38 @@ class ClientSession:
         return self.script.next_wakeup()
 
     def _actions(self, events: list[dict[str, Any]], now: float) -> Actions:
-        out = [self._sent(event, now) for event in events] if events else []
+        if not events:
+            out: list[str] = []
+        elif len(events) == 1:  # the paced case: one append per wake-up
+            out = [self._sent(events[0], now)]
+        else:
+            out = [self._sent(event, now) for event in events]
         script = self.script
         if script.rejection is not None and not self._lingered and self.closed_by is None:
             self._lingered = True
             # A fatal error is followed by the server's close (3000/4000, reason
             # "<type>.<code>"); wait the drain time so that close is on record too.
             self._linger = now + self.plan.timeouts.drain
-        if self._linger is None and not script.finished:
+        if self._linger is None and script.phase is not Phase.DONE:
             return Actions(out, script.next_wakeup(), False)
         return Actions(out, self.next_wakeup(), self.finished)
 
     def _sent(self, event: dict[str, Any], now: float) -> str:
         t = now - self.t0
         etype = event["type"]
-        if etype == _APPEND:
+        if etype is _APPEND or etype == _APPEND:
             audio: str = event["audio"]
             eid: str = event["event_id"]
             # The script built this chunk from checked PCM16: the validator gets its size and
             # order (the recording's elided form), not the base64 to re-check.
-            n = len(audio)
-            pad = 2 if audio.endswith("==") else 1 if audio.endswith("=") else 0
-            meta = {"elided": True, "chars": n, "bytes": n // 4 * 3 - pad}
-            self.validator.client_event({"type": _APPEND, "event_id": eid, "audio": meta}, t=t)
+            size = len(audio) // 4 * 3 - (2 if audio[-2:] == "==" else audio[-1:] == "=")
+            self.validator.own_append(eid, size, t)
             self.notes.append((t, "client", _APPEND, eid, None, None, None))
-            for observer in self.observers:
-                observer.on_frame("client", t, event)
+            if self.observers:
+                for observer in self.observers:
+                    observer.on_frame("client", t, event)
             # Ids and base64 need no JSON escaping: the frame is joined, not serialised.
-            return f'{{"type":"{_APPEND}","event_id":"{eid}","audio":"{audio}"}}'
+            return '{"type":"' + _APPEND + '","event_id":"' + eid + '","audio":"' + audio + '"}'
         self.validator.client_event(event, t=round(t, 6))
         self.notes.append((t, "client", etype, _str(event.get("event_id")), None, None, None))
         for observer in self.observers:

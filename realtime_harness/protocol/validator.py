@@ -33,6 +33,7 @@ from realtime_harness.protocol.audio import (
     elided_decoded_length,
 )
 from realtime_harness.protocol.catalog import (
+    INPUT_AUDIO_BUFFER_APPEND,
     INPUT_AUDIO_BUFFER_CLEARED,
     INPUT_AUDIO_BUFFER_COMMITTED,
     SESSION_UPDATE,
@@ -744,6 +745,27 @@ class Validator:
             self._violate(R.CLIENT_UNKNOWN_TYPE, f"unknown client event type {etype!r}")
             return
         handler(self, event)
+
+    def own_append(self, event_id: str, size: int, t: float) -> None:
+        """An append the client built itself from checked PCM16, ``size`` bytes decoded.
+
+        The same checks as :meth:`client_event` on the append's elided form (order, size,
+        buffered duration); the common case, nothing to report, builds no event. This is the
+        paced hot path of every session (ten calls a second per session).
+        """
+        if (
+            self._session_created
+            and (self._session_updated or not self._vad_off_requested)
+            and size <= MAX_APPEND_BYTES
+            and not (size % 2 and self._input_bytes_per_ms == BYTES_PER_MS)
+        ):
+            self.events += 1
+            self._buffer_ms += size / self._input_bytes_per_ms
+            return
+        chars = -(-size // 3) * 4
+        audio = {"elided": True, "chars": chars, "bytes": size}
+        event = {"type": INPUT_AUDIO_BUFFER_APPEND, "event_id": event_id, "audio": audio}
+        self.client_event(event, t=t)
 
     def _client_other(self, event: Mapping[str, Any]) -> None:
         """An accepted client event no rule tracks."""

@@ -94,6 +94,8 @@ DEFAULT_RECYCLE_S = 25 * 60.0
 LAG_TICK_S = 0.1
 #: How often the scheduler re-reads the load shape.
 SCHEDULE_TICK_S = 0.05
+#: The golden ratio's fractional part: successive multiples spread evenly over [0, 1).
+_GOLDEN = 0.6180339887498949
 #: Failure kinds a recycled session produces because the runner cut it short.
 _RECYCLE_KINDS = frozenset({"turns_incomplete", "timeout"})
 
@@ -312,6 +314,7 @@ class SoakRunner:
         self._next_slot = self.t0
         self._started = 0
         self._plan_index = 0
+        self._phase = self.rng.random()
         self._drain_event = asyncio.Event()
 
     # --- control ---------------------------------------------------------------------------
@@ -378,7 +381,17 @@ class SoakRunner:
             client_request_id=request_id,
             variant=self.target.variant.value,
         )
-        session = ClientSession(plan, context, t0=start, new_event_id=partial(self._ids, "evt"))
+        # Each new session's audio takes the next point of the golden-ratio sequence in the
+        # chunk interval: however many sessions run, their appends stay evenly spread instead
+        # of bunching wherever the server's answers happened to land (docs/soak.md).
+        self._phase = (self._phase + _GOLDEN) % 1.0
+        session = ClientSession(
+            plan,
+            context,
+            t0=start,
+            new_event_id=partial(self._ids, "evt"),
+            pace_phase=self._phase,
+        )
         sink = _FailureSink(self.writer, session, wall0)
         session.add_observer(sink)
         target, connect = self.target, self._connect

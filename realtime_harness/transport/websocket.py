@@ -172,38 +172,41 @@ class WebSocketTransport:
 
     async def recv(self, max_wait: float | None) -> str:
         """The next frame as text (binary frames are decoded as UTF-8)."""
-        if not self._inbox:
+        inbox = self._inbox
+        if not inbox:
             if self._reader is None:
                 self._reader = asyncio.get_running_loop().create_task(self._read())
-            await self._wait(max_wait)
-        message = self._inbox[0]
+            # Inline, not a helper coroutine: this wait is the paced path of every session (a
+            # timer per 100 ms chunk), where each extra frame and call shows.
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            if max_wait is None:
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+            else:
+                timer = loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+                    timer.cancel()
+            if not inbox:
+                raise TimeoutError
+        message = inbox[0]
         if isinstance(message, BaseException):
             # Stays queued: every later recv reports the same close.
             if isinstance(message, wse.ConnectionClosed):
                 raise self._closed(message) from None
             raise message
-        self._inbox.popleft()
-        if len(self._inbox) < self.READ_AHEAD // 2:
+        inbox.popleft()
+        if len(inbox) < self.READ_AHEAD // 2:
             self._drained.set()
         if isinstance(message, bytes):
             return message.decode("utf-8", "replace")
         return message
-
-    async def _wait(self, max_wait: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiter = waiter
-        timer = None
-        if max_wait is not None:
-            timer = loop.call_later(max(0.0, max_wait), _expire, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
-        if not self._inbox:
-            raise TimeoutError
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close with ``code`` (idempotent; errors while closing are ignored)."""
