@@ -48,28 +48,29 @@ async def drive(
     )
     actions = session.start(clock())
     due: float | None = None
+    send, recv, poll = transport.send, transport.recv, session.poll
     try:
         while True:
-            for text in actions.send:
-                await transport.send(text)
-            if due is not None:
-                if on_paced is not None and actions.send:
+            if actions.send:
+                for text in actions.send:
+                    await send(text)
+                if due is not None and on_paced is not None:
                     on_paced(due, clock())
-                due = None
             if actions.finished:
                 break
-            now = clock()
             wake = actions.wakeup
+            now = clock()
             if wake is not None and wake <= now:
                 due = wake
-                actions = session.poll(now)
+                actions = poll(now)
                 continue
             try:
-                text = await transport.recv(None if wake is None else wake - now)
+                text = await recv(None if wake is None else wake - now)
             except TimeoutError:
                 due = wake
-                actions = session.poll(clock())
+                actions = poll(clock())
                 continue
+            due = None
             actions = session.receive(_safe(text), clock())
     except ConnectionClosed as exc:
         await _received_before(session, transport, clock)

@@ -401,7 +401,7 @@ class ClientSession:
                 for observer in self.observers:
                     observer.on_frame("client", t, event)
             # Ids and base64 need no JSON escaping: the frame is joined, not serialised.
-            return '{"type":"' + _APPEND + '","event_id":"' + eid + '","audio":"' + audio + '"}'
+            return f'{{"type":"{_APPEND}","event_id":"{eid}","audio":"{audio}"}}'
         self.validator.client_event(event, t=round(t, 6))
         self.notes.append((t, "client", etype, _str(event.get("event_id")), None, None, None))
         for observer in self.observers:
