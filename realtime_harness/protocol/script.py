@@ -105,14 +105,19 @@ class PhaseTimeouts:
 
     def for_phase(self, phase: Phase) -> float | None:
         """The bound of a waiting phase; None for phases that wait for nothing."""
-        return {
-            Phase.WAIT_SESSION_CREATED: self.session_created,
-            Phase.WAIT_SESSION_UPDATED: self.session_updated,
-            Phase.WAIT_COMMITTED: self.committed,
-            Phase.WAIT_RESPONSE_CREATED: self.response_created,
-            Phase.WAIT_RESPONSE_DONE: self.response_idle,
-            Phase.DRAIN: self.drain,
-        }.get(phase)
+        name = _PHASE_BOUNDS.get(phase)
+        return None if name is None else getattr(self, name)  # type: ignore[no-any-return]
+
+
+#: Which :class:`PhaseTimeouts` field bounds each waiting phase (looked up per server event).
+_PHASE_BOUNDS: dict[Phase, str] = {
+    Phase.WAIT_SESSION_CREATED: "session_created",
+    Phase.WAIT_SESSION_UPDATED: "session_updated",
+    Phase.WAIT_COMMITTED: "committed",
+    Phase.WAIT_RESPONSE_CREATED: "response_created",
+    Phase.WAIT_RESPONSE_DONE: "response_idle",
+    Phase.DRAIN: "drain",
+}
 
 
 @dataclass(frozen=True)
@@ -599,7 +604,10 @@ class SessionScript:
         if kind == "audio":
             delta = event.get("delta")
             if isinstance(delta, str):
-                track.audio_bytes += b64_decoded_length(delta) or 0
+                # Arithmetic, not a second decode: the validator checks that it is base64.
+                track.audio_bytes += len(delta) // 4 * 3 - (
+                    2 if delta[-2:] == "==" else delta[-1:] == "="
+                )
             if track.t_first_audio is None:
                 track.t_first_audio = now
             elif track.t_last_audio is not None:

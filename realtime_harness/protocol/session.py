@@ -205,6 +205,9 @@ def _str(value: object) -> str | None:
 
 
 def _server_note(t: float, event: Mapping[str, Any]) -> _Note:
+    # Every server frame passes here: plain type checks, no helper calls on the common path.
+    etype = event.get("type")
+    eid = event.get("event_id")
     rid = event.get("response_id")
     if not isinstance(rid, str):
         response = event.get("response")
@@ -218,11 +221,11 @@ def _server_note(t: float, event: Mapping[str, Any]) -> _Note:
     return (
         t,
         "server",
-        _str(event.get("type")),
-        _str(event.get("event_id")),
-        _str(rid),
-        _str(iid),
-        _str(code),
+        etype if isinstance(etype, str) else None,
+        eid if isinstance(eid, str) else None,
+        rid if isinstance(rid, str) else None,
+        iid if isinstance(iid, str) else None,
+        code if isinstance(code, str) else None,
     )
 
 
@@ -427,11 +430,14 @@ class ClientSession:
         if not isinstance(event, Mapping):
             self.validator.bad_line(self._server_frames, "server frame is not a JSON object")
             return self._actions([], now)
-        self.validator.server_event(event, line=None, t=round(t, 6))
-        self.notes.append(_server_note(round(t, 6), event))
-        for observer in self.observers:
-            observer.on_frame("server", t, event)
-        if len(self.validator.failures) > self._reported:
+        validator = self.validator
+        rounded = round(t, 6)
+        validator.server_event(event, line=None, t=rounded)
+        self.notes.append(_server_note(rounded, event))
+        if self.observers:
+            for observer in self.observers:
+                observer.on_frame("server", t, event)
+        if len(validator.failures) > self._reported:
             self._report_new_failures()
         return self._actions(self.script.receive(event, now), now)
 
