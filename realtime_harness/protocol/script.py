@@ -106,7 +106,7 @@ class PhaseTimeouts:
     def for_phase(self, phase: Phase) -> float | None:
         """The bound of a waiting phase; None for phases that wait for nothing."""
         name = _PHASE_BOUNDS.get(phase)
-        return None if name is None else getattr(self, name)  # type: ignore[no-any-return]
+        return None if name is None else getattr(self, name)
 
 
 #: Which :class:`PhaseTimeouts` field bounds each waiting phase (looked up per server event).
