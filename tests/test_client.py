@@ -3,9 +3,12 @@ no sleeping. Each test scripts the server with :class:`ScriptedServer`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +27,12 @@ from realtime_harness.probe import (
     build_turns,
     run_probe,
 )
+from realtime_harness.probe.run import drive
 from realtime_harness.protocol.dialects import Dialect
+from realtime_harness.protocol.ids import IdGenerator
 from realtime_harness.protocol.outcome import Outcome
-from realtime_harness.protocol.script import AudioTurn
+from realtime_harness.protocol.script import AudioTurn, PhaseTimeouts, ScriptPlan
+from realtime_harness.protocol.session import ClientSession, SessionContext
 from realtime_harness.redact import forget_secrets, register_secret
 from realtime_harness.target import AuthMode, Target
 from realtime_harness.testing import TraceBuilder
@@ -846,3 +852,54 @@ async def test_frames_before_a_close_are_seen_even_when_a_send_fails_first(
     failure = next(f for f in result.failures if f.kind == "error_event")
     assert failure.event_id == error["event_id"]
     assert failure.session_id == created[0]["session"]["id"]
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_frames_is_taken_one_frame_per_loop_turn(clock: FakeClock) -> None:
+    """A response that arrives all at once does not hold the event loop: between two of its
+    frames other tasks (another session's paced send) get their turn."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.on["response.create"] = lambda e: server.build.response("audio", deltas=40)
+    plan = ScriptPlan(
+        dialect=Dialect.GA,
+        turns=(AudioTurn(chunks=("A" * 6400,) * 2),),
+        turn_detection=None,
+        speed=0.0,
+        timeouts=PhaseTimeouts(5, 5, 5, 5, 5, 0.0),
+    )
+    session = ClientSession(
+        plan,
+        SessionContext(url="ws://x", dialect=Dialect.GA, started_at=""),
+        t0=clock(),
+        new_event_id=partial(IdGenerator(random.Random(1)), "evt"),
+    )
+    frames: list[int] = []
+
+    class Count:
+        def on_frame(self, direction: str, t: float, event: Any) -> None:
+            if direction == "server":
+                frames.append(1)
+
+        def on_failure(self, failure: Any) -> None: ...
+        def on_finish(self, result: Any) -> None: ...
+
+    session.add_observer(Count())
+    seen_between: list[int] = []
+    done = False
+
+    async def other_session() -> None:
+        while not done:
+            seen_between.append(len(frames))
+            await asyncio.sleep(0)
+
+    async def opened() -> Transport:
+        return server.start()
+
+    ticker = asyncio.ensure_future(other_session())
+    result = await drive(session, opened, clock)
+    done = True
+    await ticker
+    assert result.outcome is Outcome.CLEAN
+    # The other task ran between the burst's frames, not only before and after it.
+    during_burst = {n for n in seen_between if 5 < n < 80}
+    assert len(during_burst) >= 40  # without the yield: none

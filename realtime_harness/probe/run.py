@@ -9,6 +9,7 @@ A soak runner passes ``on_paced`` to learn how late each paced send went out.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
@@ -72,6 +73,11 @@ async def drive(
                 continue
             due = None
             actions = session.receive(_safe(text), clock())
+            if actions.wakeup is not None and not actions.send:
+                # A burst of frames (a response streaming in) is taken one frame per turn of
+                # the event loop, so other sessions' paced sends that fall due in between go
+                # out on time instead of after this session's whole burst (docs/soak.md).
+                await asyncio.sleep(0)
     except ConnectionClosed as exc:
         await _received_before(session, transport, clock)
         session.closed(exc.code, exc.reason, clock())
