@@ -180,6 +180,9 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
                 with contextlib.suppress(ConnectionClosed):
                     async for message in ws:
                         orjson.loads(message)
+                        # One message per loop turn, as the soak's driver reads a burst, so
+                        # a response burst does not hold other sessions' sends back.
+                        await asyncio.sleep(0)
 
             task = asyncio.ensure_future(reader())
             connected[0] += 1
