@@ -32,7 +32,7 @@ from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.ids import IdGenerator
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.script import AudioTurn, PhaseTimeouts, ScriptPlan
-from realtime_harness.protocol.session import ClientSession, SessionContext
+from realtime_harness.protocol.session import FLIGHT_RECORDER_SIZE, ClientSession, SessionContext
 from realtime_harness.redact import forget_secrets, register_secret
 from realtime_harness.target import AuthMode, Target
 from realtime_harness.testing import TraceBuilder
@@ -903,3 +903,31 @@ async def test_a_burst_of_frames_is_taken_one_frame_per_loop_turn(clock: FakeClo
     # The other task ran between the burst's frames, not only before and after it.
     during_burst = {n for n in seen_between if 5 < n < 80}
     assert len(during_burst) >= 40  # without the yield: none
+
+
+def test_the_flight_recorder_keeps_the_newest_frames_in_order(clock: FakeClock) -> None:
+    """Past its size the recorder drops the oldest notes; ``last_events`` reads the newest,
+    oldest first, with every id field of the frame."""
+    session = ClientSession(
+        ScriptPlan(
+            dialect=Dialect.GA,
+            turns=(AudioTurn(chunks=("A" * 6400,)),),
+            turn_detection=None,
+            speed=1.0,
+            timeouts=PhaseTimeouts(5, 5, 5, 5, 5, 0.0),
+        ),
+        SessionContext(url="ws://x", dialect=Dialect.GA, started_at=""),
+        t0=0.0,
+        new_event_id=partial(IdGenerator(random.Random(1)), "evt"),
+    )
+    total = FLIGHT_RECORDER_SIZE + 5
+    for k in range(total):
+        event = {"type": "rate_limits.updated", "event_id": f"event_{k}", "response_id": "resp_1"}
+        session.receive(orjson.dumps(event).decode(), float(k))
+    notes = session.last_events(FLIGHT_RECORDER_SIZE + 10)
+    assert len(notes) == FLIGHT_RECORDER_SIZE
+    assert [n.event_id for n in notes] == [f"event_{k}" for k in range(5, total)]
+    assert notes[-1].t == total - 1
+    assert notes[-1].response_id == "resp_1"
+    newest = [n.event_id for n in session.last_events(3)]
+    assert newest == [f"event_{k}" for k in range(total - 3, total)]
