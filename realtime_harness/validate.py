@@ -11,7 +11,7 @@ The reader, not the validator, decides what a file *is* before its events are ju
   as a usage error with a hint instead.
 
 A recorded Assistants API run stream (SSE text or JSONL of ``thread.*`` events, told apart by
-its first non-blank line with :func:`~realtime_harness.protocol.runs.looks_like_run_stream`) is
+its first non-blank line with :func:`~realtime_harness.protocol.runs_sse.looks_like_run_stream`) is
 checked by :func:`~realtime_harness.protocol.runs.validate_run_stream` instead; its report is
 :attr:`FileCheck.runs`.
 
@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from orjson import JSONDecodeError
@@ -38,8 +38,13 @@ from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome, verdict_of
 from realtime_harness.protocol.recording import HEADER_KEY, classify_line
-from realtime_harness.protocol.runs import RunReport, looks_like_run_stream, validate_run_stream
+from realtime_harness.protocol.runs_sse import looks_like_run_stream
 from realtime_harness.protocol.validator import Report, Validator
+
+if TYPE_CHECKING:
+    # The run validator's reports are pydantic models: imported only for a run stream, so
+    # checking Realtime JSONL never loads pydantic (docs/benchmarks.md, bench_startup).
+    from realtime_harness.protocol.runs import RunReport
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -343,6 +348,8 @@ def check_run_stream(stream: IO[bytes], name: str = STDIN) -> FileCheck:
                 raw = raw.removeprefix(_BOM)
                 first = False
             yield raw
+
+    from realtime_harness.protocol.runs import validate_run_stream
 
     try:
         runs = validate_run_stream(lines())

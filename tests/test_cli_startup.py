@@ -21,6 +21,9 @@ from realtime_harness.cli._app import COMMANDS
 HEAVY = ("numpy", "soundfile", "soxr", "realtime_harness.mock", "websockets")
 """Modules only the commands that use them may import."""
 
+PYDANTIC = ("pydantic", "pydantic_core", "typer._adapters")
+"""What `--help` and `validate` of a clean Realtime file start without (about half their time)."""
+
 runner = CliRunner()
 
 
@@ -71,6 +74,31 @@ def test_validate_imports_neither_audio_nor_the_mock_nor_websockets(tmp_path: Pa
     assert "realtime_harness.cli.validate" in loaded
     assert loaded.isdisjoint(HEAVY)
     assert loaded.isdisjoint({"realtime_harness.cli.probe", "realtime_harness.cli.mock_server"})
+
+
+def test_help_and_clean_validate_import_no_pydantic(tmp_path: Path) -> None:
+    """`--help` and `validate` of a clean one-line file load neither pydantic nor the typer module
+    that builds pydantic adapters: paths and choices are coerced with typer's own functions."""
+    path = tmp_path / "one.jsonl"
+    event = {"type": "session.created", "event_id": "e1", "session": {"id": "s"}}
+    path.write_bytes(orjson.dumps(event) + b"\n")
+    for argv in (["--help"], ["validate", str(path)], ["validate", "--dialect", "ga", str(path)]):
+        loaded = modules_after(run_cli(*argv))
+        assert loaded.isdisjoint(PYDANTIC), argv
+        assert loaded.isdisjoint(HEAVY), argv
+
+
+def test_the_validate_library_call_on_a_clean_file_imports_no_pydantic(tmp_path: Path) -> None:
+    """`validate_file` of a clean recording builds plain results; pydantic loads only for what
+    needs it (a failure record, an Assistants run stream)."""
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(orjson.dumps({"type": "session.created", "session": {"id": "s"}}) + b"\n")
+    code = (
+        "from realtime_harness.validate import validate_file\n"
+        f"report = validate_file({str(path)!r})\n"
+        "assert report.session_id == 's', report\n"
+    )
+    assert modules_after(code).isdisjoint(PYDANTIC)
 
 
 @pytest.mark.parametrize("name", COMMANDS)

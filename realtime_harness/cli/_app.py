@@ -9,10 +9,13 @@ without importing any of them.
 from __future__ import annotations
 
 import contextlib
+import enum
 import importlib
 import sys
-from collections.abc import Iterator
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, get_args, get_origin
 
 import typer
 import typer.core
@@ -96,8 +99,104 @@ def _metavar(label: str) -> str:
     return _METAVARS.get(label.lower(), label.upper())
 
 
+# Typer 0.29 coerces every parameter's value through a pydantic TypeAdapter, and building the
+# first one imports pydantic: about as long as the rest of a short command's start-up. Paths and
+# enum choices (all ``validate`` takes) are coerced here with typer's own functions instead, so
+# the same values pass and the same errors are raised; any other type gets typer's own coercion,
+# built only when a value (not a missing option's None) is there to coerce. Older typer versions
+# coerce with click alone and have none of these modules.
+try:
+    from typer._click.exceptions import BadParameter as _BadParameter
+    from typer._click.utils import _escape_control_characters
+    from typer._coercion import RuntimeParam as _RuntimeParam
+    from typer._coercion import build_runtime_param as _typer_runtime_param
+    from typer._param_types import coerce_cli_choice, coerce_cli_path
+
+    _LIGHT = True
+except ImportError:  # pragma: no cover - typer < 0.29
+    _LIGHT = False
+
+
+_Leaf = Callable[[Any, Any, Any], Any]
+
+
+def _path_leaf(info: Any) -> _Leaf:
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        # what pydantic's lax Path validation does with text: Path(text)
+        path = Path(value) if isinstance(value, str) else value
+        return coerce_cli_path(path, info, path_type=Path, param=param, ctx=ctx)
+
+    return coerce
+
+
+def _choice_leaf(info: Any, choices: tuple[Any, ...]) -> _Leaf:
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            return coerce_cli_choice(
+                value, choices=choices, case_sensitive=info.case_sensitive, ctx=ctx
+            )
+        except ValueError as exc:
+            # pydantic words a validator's ValueError so, and typer shows pydantic's words
+            message = _escape_control_characters(f"Value error, {exc}")
+            raise _BadParameter(message, ctx=ctx, param=param) from exc
+
+    return coerce
+
+
+def _leaf(annotation: Any, info: Any) -> _Leaf | None:
+    """A coercion for a path or an enum choice, or None for what typer must coerce itself."""
+    if info.parser is not None or getattr(info, "click_type", None) is not None:
+        return None
+    if annotation is Path and info.path_type is None:
+        return _path_leaf(info)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _choice_leaf(info, tuple(annotation))
+    return None
+
+
+if _LIGHT:
+
+    @dataclass(frozen=True)
+    class _LightRuntimeParam(_RuntimeParam):
+        """Typer's runtime coercion of a path or a choice (or a list of them) without pydantic;
+        of any other type, typer's own, built on the first value to coerce."""
+
+        descriptor: Any
+        leaf: _Leaf | None
+        many: bool
+        typer_param: list[Any]  # typer's own coercion once built (the dataclass is frozen)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            leaf = self.leaf
+            if leaf is None:
+                if not self.typer_param:
+                    self.typer_param.append(_typer_runtime_param(self.descriptor))
+                return self.typer_param[0]._coerce_value(value, param=param, ctx=ctx)
+            if not self.many:
+                return leaf(value, param, ctx)
+            items = value if isinstance(value, list | tuple) else [value]
+            return [leaf(item, param, ctx) for item in items]
+
+
+def _runtime_param(param: Any) -> Any:
+    """``param``'s runtime coercion (see :class:`_LightRuntimeParam`)."""
+    if param._runtime_param is None and _LIGHT:
+        descriptor = param.type_descriptor
+        annotation, info = descriptor.annotation, descriptor.parameter_info
+        many = get_origin(annotation) is list
+        leaf = None
+        if descriptor.file_annotation is None:
+            leaf = _leaf(get_args(annotation)[0] if many else annotation, info)
+        param._runtime_param = _LightRuntimeParam(info, annotation, descriptor, leaf, many, [])
+    return param._runtime_param or typer.core.TyperOption.get_runtime_param(param)
+
+
 class _PlainOption(typer.core.TyperOption):
     """An option whose help shows ``--url TEXT``, not typer's ``--url <str>``."""
+
+    def get_runtime_param(self) -> Any:
+        """Typer's coercion, without pydantic for paths and choices (see :func:`_runtime_param`)."""
+        return _runtime_param(self)
 
     def display_type_rich(self, ctx: Any) -> str | None:
         if self.metavar is not None:
@@ -107,6 +206,10 @@ class _PlainOption(typer.core.TyperOption):
 
 class _PlainArgument(typer.core.TyperArgument):
     """An argument shown as ``FILES...`` in usage and help (not ``{files}...``)."""
+
+    def get_runtime_param(self) -> Any:
+        """Typer's coercion, without pydantic for paths and choices (see :func:`_runtime_param`)."""
+        return _runtime_param(self)
 
     @property
     def display_name_raw(self) -> str:
@@ -122,13 +225,31 @@ class _PlainArgument(typer.core.TyperArgument):
 
 def plain_help(command: Any) -> Any:
     """``command`` with conventional metavars in its help: no ``<str>``, ``<list[str]>`` or
-    ``{files}`` (the labels this typer version prints)."""
+    ``{files}`` (the labels this typer version prints), and its values coerced without pydantic
+    where typer's own functions suffice (:func:`_runtime_param`)."""
     for param in command.params:
         if isinstance(param, typer.core.TyperOption):
             param.__class__ = _PlainOption
         elif isinstance(param, typer.core.TyperArgument):
             param.__class__ = _PlainArgument
+    if type(command) is typer.core.TyperCommand:
+        command.__class__ = _PlainCommand
     return command
+
+
+def _plain_help_option(option: Any) -> Any:
+    """The ``--help`` option click adds to a command, coerced like the others."""
+    if type(option) is typer.core.TyperOption:
+        option.__class__ = _PlainOption
+    return option
+
+
+class _PlainCommand(typer.core.TyperCommand):
+    """A command whose ``--help`` option is coerced like its other options."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Click's help option, as a :class:`_PlainOption`."""
+        return _plain_help_option(super().get_help_option(ctx))
 
 
 class LazyCommandGroup(typer.core.TyperGroup):
@@ -140,6 +261,15 @@ class LazyCommandGroup(typer.core.TyperGroup):
     """
 
     _listing = False
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse the group's own options (``--version``, completion) with the plain classes."""
+        plain_help(self)
+        return list(super().parse_args(ctx, args))
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Click's help option, as a :class:`_PlainOption`."""
+        return _plain_help_option(super().get_help_option(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
         """Every command: the lazy ones, then any registered eagerly under another name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -14,8 +14,10 @@ from realtime_harness.cli._app import SCHEMA_VERSION, app, exit_with
 from realtime_harness.exceptions import UsageError
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import INCOMPLETE, Outcome, verdict_of
-from realtime_harness.protocol.runs import REPLACEMENT, RunReport
 from realtime_harness.validate import FileCheck, InputState, check_file, display_name
+
+if TYPE_CHECKING:
+    from realtime_harness.protocol.runs import RunReport
 
 __all__ = ["validate"]
 
@@ -82,6 +84,8 @@ def _print_human(check: FileCheck) -> None:
 def _print_runs(name: str, runs: RunReport) -> None:
     """An Assistants run stream: the verdict, each violation, each failed run with its ids,
     ``last_error`` and the likely causes."""
+    from realtime_harness.protocol.runs import REPLACEMENT  # only run streams need the run module
+
     print(
         f"{name}: {runs.verdict} kind=assistants-run-stream events={runs.events} "
         f"runs={runs.runs} violations={len(runs.violations)} failures={len(runs.failures)}"

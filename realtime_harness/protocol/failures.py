@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from realtime_harness.protocol.codes import BENIGN_ERROR_CODES
 from realtime_harness.protocol.ids import find_session_id
+from realtime_harness.protocol.rules import FAILED_STATUSES
 
 __all__ = [
     "BENIGN_ERROR_CODES",
@@ -158,7 +159,7 @@ def failure_from_response_done(
     if not isinstance(response, Mapping):
         return None
     status = response.get("status")
-    if status not in ("failed", "incomplete"):
+    if status not in FAILED_STATUSES:
         return None
     details = response.get("status_details")
     details = details if isinstance(details, Mapping) else {}

@@ -26,6 +26,7 @@ from realtime_harness.protocol.catalog import ClientRole, Role, StreamKind
 __all__ = [
     "CLIENT_EVENT_TYPES",
     "CLIENT_ROLES",
+    "FAILED_STATUSES",
     "LIVE_CLIENT_EVENT_TYPES",
     "MIN_COMMIT_MS",
     "RULES",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 Side = Literal["server", "client"]
+
+#: The final statuses of a ``response.done`` that are the server reporting a failure (a failed
+#: or incomplete response), not a broken rule: they become failure records with every id.
+FAILED_STATUSES: Final = ("failed", "incomplete")
 
 
 @dataclass(frozen=True, slots=True)

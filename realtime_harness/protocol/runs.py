@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from realtime_harness.protocol.failures import ErrorInfo
 from realtime_harness.protocol.outcome import Outcome, verdict_of
 from realtime_harness.protocol.rules import Rule
-from realtime_harness.protocol.runs_sse import SseParser
+from realtime_harness.protocol.runs_sse import DONE, ERROR, SseParser, looks_like_run_stream
 from realtime_harness.protocol.validator import Violation
 
 __all__ = [
@@ -167,8 +167,8 @@ EVENTS: Final[dict[str, tuple[_Kind, str]]] = {
         for s in ("created", "in_progress", "delta", *sorted(_MESSAGE_TERMINAL))
     },
 }
-_DONE = "done"
-_ERROR = "error"
+_DONE = DONE
+_ERROR = ERROR
 
 
 # --- failures and their likely causes -------------------------------------------------------
@@ -365,7 +365,7 @@ class RunReport(BaseModel):
             "events": self.events,
             "runs": self.runs,
             "failures": [f.model_dump(mode="json") for f in self.failures],
-            "violations": [v.model_dump(mode="json") for v in self.violations],
+            "violations": [v.to_json_dict() for v in self.violations],
             "incomplete": self.incomplete,
             "violations_dropped": self.violations_dropped,
             "note": REPLACEMENT,
@@ -755,10 +755,6 @@ class RunStreamValidator:
 
 
 # --- input formats ---------------------------------------------------------------------------
-def _decode(raw: str | bytes) -> str:
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-
-
 def _name_of_object(obj: Mapping[str, Any]) -> str | None:
     """The event name of a bare logged object (``object`` plus ``status``)."""
     kind = obj.get("object")
@@ -816,27 +812,6 @@ _SSE_FIELDS = frozenset({"event", "data", "id", "retry"})
 def _is_sse_line(text: str) -> bool:
     line = text.rstrip("\r\n")
     return not line or line.startswith(":") or line.partition(":")[0] in _SSE_FIELDS
-
-
-def looks_like_run_stream(first_line: str | bytes) -> bool:
-    """Whether the first non-blank line of a file starts an Assistants run stream (SSE or JSONL),
-    so ``validate`` can route a file to this validator rather than the Realtime one."""
-    text = _decode(first_line).strip()
-    if text.startswith(("event:", "data:", ":")):
-        return True
-    if not text.startswith("{"):
-        return False
-    try:
-        obj = orjson.loads(text)
-    except ValueError:
-        return False
-    if not isinstance(obj, Mapping):
-        return False
-    name = obj.get("event")
-    if isinstance(name, str):
-        return name.startswith("thread.") or name in (_ERROR, _DONE)
-    kind = obj.get("object")
-    return isinstance(kind, str) and (kind == "thread" or kind.startswith("thread."))
 
 
 def validate_run_stream(

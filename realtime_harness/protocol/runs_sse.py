@@ -10,13 +10,24 @@ rather than borrowed. Sans-I/O: lines in, events out.
 
 One leniency on purpose: a logged stream often lacks the blank line after its last event
 (``done``), so :meth:`SseParser.finish` dispatches a pending event instead of discarding it.
+
+:func:`looks_like_run_stream` tells a run stream (SSE or JSONL) from Realtime JSONL by its first
+line. It lives here, beside the parser and away from the run validator's models, so ``validate``
+routes every file without loading pydantic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SseEvent", "SseParser"]
+import orjson
+
+__all__ = ["DONE", "ERROR", "SseEvent", "SseParser", "looks_like_run_stream"]
+
+#: The event that ends a run stream, and the one that reports a stream-level error.
+DONE = "done"
+ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +83,28 @@ class SseParser:
         if start is None or not data:
             return None  # the standard drops an event with no data lines
         return SseEvent(event=event or "message", data="\n".join(data), line=start, id=self._id)
+
+
+def _decode(raw: str | bytes) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def looks_like_run_stream(first_line: str | bytes) -> bool:
+    """Whether the first non-blank line of a file starts an Assistants run stream (SSE or JSONL),
+    so ``validate`` can route a file to the run validator rather than the Realtime one."""
+    text = _decode(first_line).strip()
+    if text.startswith(("event:", "data:", ":")):
+        return True
+    if not text.startswith("{"):
+        return False
+    try:
+        obj = orjson.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(obj, Mapping):
+        return False
+    name = obj.get("event")
+    if isinstance(name, str):
+        return name.startswith("thread.") or name in (ERROR, DONE)
+    kind = obj.get("object")
+    return isinstance(kind, str) and (kind == "thread" or kind.startswith("thread."))

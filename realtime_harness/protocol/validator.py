@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeGuard
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeGuard
 
 from realtime_harness.protocol import rules as R
 from realtime_harness.protocol import session_config as SC
@@ -41,14 +39,15 @@ from realtime_harness.protocol.catalog import (
     Dialect,
     dialect_of,
 )
-from realtime_harness.protocol.failures import (
-    Failure,
-    failure_from_error_event,
-    failure_from_response_done,
-)
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.protocol.recording import is_elided
 from realtime_harness.protocol.rules import Role
+
+if TYPE_CHECKING:
+    # Failures are pydantic models (the probe, the soak and the pytest plugin build and copy
+    # them); the validator imports that module only when a stream reports one, so checking a
+    # clean file never loads pydantic.
+    from realtime_harness.protocol.failures import Failure
 
 __all__ = ["Report", "Validator", "Violation", "validate_events"]
 
@@ -57,10 +56,14 @@ _COMMIT_EMPTY = "input_audio_buffer_commit_empty"
 _NO_EVENT: Mapping[str, Any] = {}
 
 
-class Violation(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Violation:
     """A broken protocol rule, with where it happened and every id at hand."""
 
-    model_config = ConfigDict(frozen=True)
+    # A plain dataclass, not a pydantic model: the validator makes one per broken rule (a broken
+    # stream can break one on every line) and ``validate`` must start without pydantic. Models
+    # that hold violations (probe and session results, the --json schemas) still validate,
+    # dump and describe it: pydantic reads stdlib dataclasses, docstring included.
 
     rule: str
     message: str
@@ -81,11 +84,24 @@ class Violation(BaseModel):
             f"{self.message}"
         )
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``--json`` object: every field by name, in declaration order."""
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "side": self.side,
+            "line": self.line,
+            "t": self.t,
+            "event_type": self.event_type,
+            "event_id": self.event_id,
+            "response_id": self.response_id,
+            "item_id": self.item_id,
+        }
 
-class Report(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class Report:
     """What a validated stream amounted to."""
-
-    model_config = ConfigDict(frozen=True)
 
     outcome: Outcome
     dialect: Dialect | None
@@ -104,7 +120,7 @@ class Report(BaseModel):
             "session_id": self.session_id,
             "events": self.events,
             "failures": [f.model_dump(mode="json") for f in self.failures],
-            "violations": [v.model_dump(mode="json") for v in self.violations],
+            "violations": [v.to_json_dict() for v in self.violations],
             "incomplete": self.incomplete,
             "violations_dropped": self.violations_dropped,
         }
@@ -454,11 +470,14 @@ class Validator:
             # Cancelled and failed responses may leave items and parts open (real traffic).
             for item in state.items.values():
                 self._close_item(item)
-        failure = failure_from_response_done(
-            event, session_id=self.session_id, line=self._line, t=self._t
-        )
-        if failure is not None:
-            self.failures.append(failure)
+        if status in R.FAILED_STATUSES:
+            from realtime_harness.protocol.failures import failure_from_response_done
+
+            failure = failure_from_response_done(
+                event, session_id=self.session_id, line=self._line, t=self._t
+            )
+            if failure is not None:
+                self.failures.append(failure)
 
     def _close_item(self, item: _Item) -> None:
         self._items.pop(item.item_id, None)
@@ -705,6 +724,8 @@ class Validator:
         if _is_map(error) and error.get("code") == _COMMIT_EMPTY:
             self._commits_pending = max(0, self._commits_pending - 1)
         active = [r.response_id for r in self._responses.values() if r.default_conversation]
+        from realtime_harness.protocol.failures import failure_from_error_event
+
         self.failures.append(
             failure_from_error_event(
                 event,
