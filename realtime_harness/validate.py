@@ -69,9 +69,8 @@ READ_BUFFER_BYTES = 1024 * 1024
 STDIN = "-"
 
 _BOM = b"\xef\xbb\xbf"
+_NEWLINE = ord("\n")
 _SKIP_CHUNK = 1024 * 1024
-#: The directions of a recording frame (``"dir"``).
-_SIDES = frozenset(("server", "client"))
 _CONVERT_HINT = (
     "it looks like one JSON document (pretty-printed, or an array), not JSON Lines; convert it "
     "with `jq -c '.[]' FILE` (an array of events) or `jq -c . FILE` (one event)"
@@ -212,7 +211,47 @@ def check_stream(
             raw = raw[len(_BOM) :]
         while raw:
             number += 1
-            if len(raw) == limit and not raw.endswith(b"\n"):
+            if raw[-1] == _NEWLINE:
+                # The fast path of a long file: a whole line holding a plain event or a recording
+                # frame goes straight to the validator; every other line (blank, not JSON, a
+                # header, an odd shape) takes feed_line below, which parses it again and says
+                # what is wrong. A line checked here is counted in `usable` only: `nonblank` and
+                # `first` matter only when no line was usable (see the end).
+                try:
+                    obj = loads(raw)
+                except JSONDecodeError:
+                    obj = None
+                if obj.__class__ is dict and HEADER_KEY not in obj:
+                    direction = obj.get("dir")
+                    t = None
+                    if direction is None:
+                        event = obj if "type" in obj else None
+                    elif direction == "server" or direction == "client":
+                        event = obj.get("event")
+                        t = obj.get("t")
+                        if not isinstance(t, (float, int)):
+                            t = None
+                    else:
+                        event = None
+                    if event.__class__ is dict:
+                        try:
+                            if direction == "client":
+                                client(event, line=number, t=t)
+                            else:
+                                server(event, line=number, t=t)
+                        except Exception as exc:  # a verdict, never a traceback
+                            validator.bad_line(
+                                number, f"{_UNCHECKABLE} ({type(exc).__name__}: {exc})"
+                            )
+                            nonblank += 1
+                            if nonblank == 1:
+                                first = raw[:64].lstrip()
+                        else:
+                            usable += 1
+                        raw = readline(limit)
+                        continue
+                last = False
+            elif len(raw) == limit:
                 # Too long to be an event: skip to the end of the line without keeping it.
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):
@@ -227,40 +266,8 @@ def check_stream(
                 oversized += 1
                 raw = readline(limit)
                 continue
-            last = not raw.endswith(b"\n")
-            if not last:
-                # The fast path of a long file: a plain event or a recording frame goes straight
-                # to the validator; every other line (blank, not JSON, a header, an odd shape)
-                # takes feed_line below, which parses it again and says what is wrong.
-                try:
-                    obj = loads(raw)
-                except JSONDecodeError:
-                    obj = None
-                if obj.__class__ is dict and HEADER_KEY not in obj:
-                    direction = obj.get("dir")
-                    if direction is None:
-                        event = obj if "type" in obj else None
-                    else:
-                        event = obj.get("event") if direction in _SIDES else None
-                    if event.__class__ is dict:
-                        t = None if direction is None else obj.get("t")
-                        t = t if isinstance(t, float | int) else None
-                        try:
-                            if direction == "client":
-                                client(event, line=number, t=t)
-                            else:
-                                server(event, line=number, t=t)
-                        except Exception as exc:  # a verdict, never a traceback
-                            validator.bad_line(
-                                number, f"{_UNCHECKABLE} ({type(exc).__name__}: {exc})"
-                            )
-                        else:
-                            usable += 1
-                        nonblank += 1
-                        if nonblank == 1:
-                            first = raw[:64].lstrip()
-                        raw = readline(limit)
-                        continue
+            else:
+                last = True  # the input ends without a newline
             try:
                 fed = feed_line(validator, raw, number, last=last)
             except Exception as exc:  # the last line of defence: a verdict, never a traceback

@@ -230,3 +230,16 @@ def test_an_event_the_validator_cannot_check_is_a_bad_line_not_a_traceback(tmp_p
     result = runner.invoke(app, ["validate", str(write(tmp_path, "hostile.jsonl", body))])
     assert result.exit_code == 3, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("direction", [[], {}, ["server"], 1, True, "sideways"])
+def test_a_frame_whose_dir_is_no_side_is_a_bad_line_not_a_traceback(
+    tmp_path: Path, direction: object
+) -> None:
+    """A recording frame's ``dir`` of any JSON type other than "server"/"client" (a list made
+    the reader raise once) is a bad-line violation on that line; the other lines are checked."""
+    odd = orjson.dumps({"dir": direction, "t": 0.5, "event": {"type": "session.created"}})
+    body = clean_lines() + odd + b"\n"
+    check = check_file(write(tmp_path, "odd-dir.jsonl", body))
+    assert check.state is InputState.OK
+    assert [(v.rule, v.line) for v in check.report.violations] == [("bad-line", body.count(b"\n"))]

@@ -252,6 +252,9 @@ class Validator:
         self._done_responses = _Window(4_096)
         self._items: dict[str, _Item] = {}
         self._parts: dict[tuple[str, int], _Part] = {}
+        # The part the last delta went to: deltas come in runs to one part, and comparing two
+        # short strings is cheaper than hashing a new (item_id, content_index) key per event.
+        self._hot: _Part | None = None
         self._pcm_output = True
         self._input_bytes_per_ms: int = BYTES_PER_MS
         self._call_ids: set[str] = set()
@@ -483,6 +486,7 @@ class Validator:
         self._items.pop(item.item_id, None)
         for index in item.parts:
             self._parts.pop((item.item_id, index), None)
+        self._hot = None
 
     def _active(self, event: Mapping[str, Any]) -> _Response | None:
         rid = event.get("response_id")
@@ -625,14 +629,23 @@ class Validator:
 
     def _stream_delta(self, event: Mapping[str, Any], stream: _StreamInfo | None) -> None:
         assert stream is not None
-        try:
-            part = self._parts.get((event.get("item_id"), event.get("content_index")))  # type: ignore[arg-type]
-        except TypeError:  # an id or index of an unhashable JSON type: the slow path reports it
-            part = None
-        if part is None or part.done or part.response_id != event.get("response_id"):
-            part = self._part(event)
-            if part is None:
-                return
+        part = self._hot
+        if (
+            part is None
+            or part.item_id != event.get("item_id")
+            or part.content_index != event.get("content_index")
+            or part.done
+            or part.response_id != event.get("response_id")
+        ):
+            try:
+                part = self._parts.get((event.get("item_id"), event.get("content_index")))  # type: ignore[arg-type]
+            except TypeError:  # an id or index of an unhashable JSON type: the slow path says so
+                part = None
+            if part is None or part.done or part.response_id != event.get("response_id"):
+                part = self._part(event)
+                if part is None:
+                    return
+            self._hot = part
         key = stream.key
         if key in part.streams_done:
             self._violate(R.DELTA_AFTER_STREAM_DONE, f"{key} delta after its .done")
