@@ -20,7 +20,6 @@ skips the base64 checks for elided payloads.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any, Literal, TypeGuard
 
@@ -66,6 +65,10 @@ def elide_audio(event: Mapping[str, Any]) -> Mapping[str, Any]:
     payload = event.get(field)
     if not isinstance(payload, str):
         return event
+    # imported here: loading OpenSSL's hashes costs every `validate` start, and only a recorder
+    # that elides audio needs them
+    import hashlib
+
     digest = hashlib.sha256(payload.encode("ascii", "replace")).hexdigest()
     elided: dict[str, Any] = {"elided": True, "chars": len(payload)}
     size = b64_decoded_length(payload)
