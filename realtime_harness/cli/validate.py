@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,14 +30,17 @@ _PRECEDENCE = [
 ]
 
 
-@dataclass(slots=True)
 class _Totals:
     """What several files held, for the one summary line after them."""
 
-    events: int = 0
-    failures: int = 0
-    violations: int = 0
-    incomplete: bool = False
+    # a plain class: a dataclass's generated methods cost every `validate` start about 1.5 ms
+    __slots__ = ("events", "failures", "incomplete", "violations")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.failures = 0
+        self.violations = 0
+        self.incomplete = False
 
     def add(self, check: FileCheck) -> None:
         report = check.report

@@ -18,7 +18,7 @@ fields from the mapping and never builds a model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeGuard
 
 from realtime_harness.protocol import rules as R
@@ -126,36 +126,64 @@ class Report:
         }
 
 
-@dataclass(slots=True)
+# The validator's own state records are plain slotted classes, not dataclasses: generating a
+# dataclass's methods costs about 1.5 ms each at import, and every `validate` start pays it.
+
+
 class _Part:
-    item_id: str
-    content_index: int
-    response_id: str
-    done: bool = False
-    # stream kinds by their value ("text", "audio", "transcript"): plain strings hash in C
-    streams_seen: set[str] = field(default_factory=set)
-    streams_done: set[str] = field(default_factory=set)
-    text: dict[str, list[str]] = field(default_factory=dict)
+    __slots__ = (
+        "content_index",
+        "done",
+        "item_id",
+        "response_id",
+        "streams_done",
+        "streams_seen",
+        "text",
+    )
+
+    def __init__(self, item_id: str, content_index: int, response_id: str) -> None:
+        self.item_id = item_id
+        self.content_index = content_index
+        self.response_id = response_id
+        self.done = False
+        # stream kinds by their value ("text", "audio", "transcript"): plain strings hash in C
+        self.streams_seen: set[str] = set()
+        self.streams_done: set[str] = set()
+        self.text: dict[str, list[str]] = {}
 
 
-@dataclass(slots=True)
 class _Item:
-    item_id: str
-    output_index: int | None
-    response_id: str
-    item_type: str | None
-    parts: dict[int, _Part] = field(default_factory=dict)
-    arguments: list[str] = field(default_factory=list)
-    arguments_done: bool = False
+    __slots__ = (
+        "arguments",
+        "arguments_done",
+        "item_id",
+        "item_type",
+        "output_index",
+        "parts",
+        "response_id",
+    )
+
+    def __init__(
+        self, item_id: str, output_index: int | None, response_id: str, item_type: str | None
+    ) -> None:
+        self.item_id = item_id
+        self.output_index = output_index
+        self.response_id = response_id
+        self.item_type = item_type
+        self.parts: dict[int, _Part] = {}
+        self.arguments: list[str] = []
+        self.arguments_done = False
 
 
-@dataclass(slots=True)
 class _Response:
-    response_id: str
-    default_conversation: bool
-    pcm_output: bool
-    items: dict[str, _Item] = field(default_factory=dict)
-    indexes: set[int] = field(default_factory=set)
+    __slots__ = ("default_conversation", "indexes", "items", "pcm_output", "response_id")
+
+    def __init__(self, response_id: str, default_conversation: bool, pcm_output: bool) -> None:
+        self.response_id = response_id
+        self.default_conversation = default_conversation
+        self.pcm_output = pcm_output
+        self.items: dict[str, _Item] = {}
+        self.indexes: set[int] = set()
 
 
 class _Window:
@@ -184,14 +212,18 @@ class _Window:
             self._young = set()
 
 
-@dataclass(frozen=True, slots=True)
 class _StreamInfo:
     """What the delta and .done handlers need about a stream, resolved once per event type."""
 
-    key: str  # the stream kind's value: "text", "audio", "transcript"
-    audio: bool
-    final_field: str | None
-    mismatch: R.Rule | None
+    __slots__ = ("audio", "final_field", "key", "mismatch")
+
+    def __init__(
+        self, key: str, audio: bool, final_field: str | None, mismatch: R.Rule | None
+    ) -> None:
+        self.key = key  # the stream kind's value: "text", "audio", "transcript"
+        self.audio = audio
+        self.final_field = final_field
+        self.mismatch = mismatch
 
 
 _STREAM_INFO: Final[dict[object, _StreamInfo]] = {
