@@ -25,7 +25,7 @@ the parse-only baseline and ≥ 150,000 events/s on the GA hour (one core). ``--
 the validator's costliest functions on the GA hour (cProfile: it slows every call, so read the
 shares, not the times).
 
-Usage: ``python scripts/bench_validate.py [--minutes 60] [--repeats 5] [--profile]``.
+Usage: ``python scripts/bench_validate.py [--minutes 60] [--repeats 7] [--profile]``.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def profile(path: Path, top: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="audio minutes to generate")
-    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--repeats", type=int, default=7, help="alternating rounds (default 7)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of validate")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
