@@ -335,11 +335,11 @@ def _is_run_stream(stream: IO[bytes]) -> bool:
         ahead = bytes(peek(64 * 1024))
     except OSError:
         return False
-    ahead = ahead.removeprefix(_BOM)
-    for line in ahead.splitlines():
-        if line.strip():
-            return looks_like_run_stream(line)
-    return False
+    # peek returns the whole read buffer (up to 1 MiB): cut out the first non-blank line only,
+    # rather than splitting all of it into lines
+    ahead = ahead.removeprefix(_BOM).lstrip()
+    ends = [i for i in (ahead.find(b"\n"), ahead.find(b"\r")) if i >= 0]
+    return bool(ahead) and looks_like_run_stream(ahead[: min(ends)] if ends else ahead)
 
 
 def check_run_stream(stream: IO[bytes], name: str = STDIN) -> FileCheck:

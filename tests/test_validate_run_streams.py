@@ -173,3 +173,18 @@ def test_a_finished_run_stream_has_the_verdict_clean(tmp_path: Path) -> None:
     path = write_sse(tmp_path / "run.sse", CLEAN)
     doc = orjson.loads(runner.invoke(app, ["validate", "--json", str(path)]).output)
     assert (doc["verdict"], doc["outcome"], doc["incomplete"]) == ("clean", "clean", [])
+
+
+@pytest.mark.parametrize("writer", [write_sse, write_jsonl], ids=["sse", "jsonl"])
+@pytest.mark.parametrize("lead", [b"", b"\xef\xbb\xbf", b"\n\n", b"\r\n  \r\n", b" \t\r\r\n"])
+def test_a_run_stream_is_told_by_its_first_non_blank_line(
+    tmp_path: Path, writer: Any, lead: bytes
+) -> None:
+    """Blank lines (any line ending) and a BOM before the first event do not hide a run stream;
+    a Realtime event after the same blank lines is still Realtime."""
+    stream = writer(tmp_path / "run.log", CLEAN)
+    stream.write_bytes(lead + stream.read_bytes())
+    assert check_file(stream).runs is not None
+    realtime = tmp_path / "rt.jsonl"
+    realtime.write_bytes(lead + b'{"type": "session.created", "event_id": "e1", "session": {}}\n')
+    assert check_file(realtime).runs is None
