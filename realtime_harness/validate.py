@@ -224,6 +224,7 @@ def check_stream(
                 if obj.__class__ is dict and HEADER_KEY not in obj:
                     direction = obj.get("dir")
                     t = None
+                    check = server
                     if direction is None:
                         event = obj if "type" in obj else None
                     elif direction == "server" or direction == "client":
@@ -231,14 +232,13 @@ def check_stream(
                         t = obj.get("t")
                         if not isinstance(t, (float, int)):
                             t = None
+                        if direction == "client":
+                            check = client
                     else:
                         event = None
                     if event.__class__ is dict:
                         try:
-                            if direction == "client":
-                                client(event, line=number, t=t)
-                            else:
-                                server(event, line=number, t=t)
+                            check(event, line=number, t=t)
                         except Exception as exc:  # a verdict, never a traceback
                             validator.bad_line(
                                 number, f"{_UNCHECKABLE} ({type(exc).__name__}: {exc})"
