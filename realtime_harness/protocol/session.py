@@ -244,10 +244,7 @@ class _FlightRecorder:
         n = min(limit, self.count, self._size)
         start = (self._next - n) % self._size
         cols = self._cols
-        return [
-            tuple(col[(start + k) % self._size] for col in cols)
-            for k in range(n)
-        ]
+        return [tuple(col[(start + k) % self._size] for col in cols) for k in range(n)]
 
 
 def _str(value: object) -> str | None:
