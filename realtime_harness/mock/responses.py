@@ -9,6 +9,7 @@ A cancel or a fault closes a response from what the client has been sent
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -218,7 +219,28 @@ class ResponseWriter:
             entries += [self._emit(at, step, run) for step in grammar.part_added()]
             stream = DeltaStream(grammar.delta_ids)
             words = split_words(run.text)
-            if run.kind == "audio":
+            if run.kind == "audio" and lat.jitter_s <= 0:
+                # no jitter: the stream is the voice's cached layout shifted to this response
+                layout = _audio_layout(
+                    voice,
+                    run.output_format,
+                    lat.chunk_ms,
+                    grammar.delta_type,
+                    grammar.transcript_type,
+                    run.text,
+                )
+                speed = lat.speed
+                # the same arithmetic as _delta_time, so the times are the same floats
+                if speed > 0:
+                    stream.times = [at + offset / 1000.0 / speed for offset in layout.offsets_ms]
+                else:
+                    stream.times = [at] * len(layout.offsets_ms)
+                stream.types = list(layout.types)
+                stream.payloads = list(layout.payloads)
+                stream.audio_ms = list(layout.audio_ms)
+                if layout.chunks:
+                    times.append(stream.times[-1])
+            elif run.kind == "audio":
                 chunks = audio_chunks(voice, run.output_format, lat.chunk_ms)
                 n = max(1, len(chunks))
                 word_at = [min(n - 1, (j * n) // max(1, len(words))) for j in range(len(words))]
@@ -359,6 +381,56 @@ class ResponseWriter:
         run.progress.response_id = response_id
         run.progress.item_id = item_id
         return run
+
+
+@dataclass(frozen=True, slots=True)
+class _AudioLayout:
+    """An audio answer's deltas relative to its first one: what each says and when (in ms of
+    audio before it), the same for every response that speaks this voice."""
+
+    offsets_ms: tuple[int, ...]
+    types: tuple[str, ...]
+    payloads: tuple[str, ...]
+    audio_ms: tuple[int, ...]  # 0 for transcript deltas
+    chunks: int
+
+
+@functools.lru_cache(maxsize=256)
+def _audio_layout(
+    voice: Voice, fmt: str, chunk_ms: int, delta_type: str, transcript_type: str, text: str
+) -> _AudioLayout:
+    """Each word goes out just before the audio in which it is spoken; words left over follow
+    the last chunk. Laying this out costs more than the rest of a response's start, and it only
+    depends on the voice, so it is done once per voice and format."""
+    chunks = audio_chunks(voice, fmt, chunk_ms)
+    words = split_words(text)
+    n = max(1, len(chunks))
+    word_at = [min(n - 1, (j * n) // max(1, len(words))) for j in range(len(words))]
+    offsets: list[int] = []
+    types: list[str] = []
+    payloads: list[str] = []
+    audio_ms: list[int] = []
+    offset_ms = 0
+    word_index = 0
+    for index, (b64, ms) in enumerate(chunks):
+        while word_index < len(words) and word_at[word_index] <= index:
+            offsets.append(offset_ms)
+            types.append(transcript_type)
+            payloads.append(words[word_index])
+            audio_ms.append(0)
+            word_index += 1
+        offsets.append(offset_ms)
+        types.append(delta_type)
+        payloads.append(b64)
+        audio_ms.append(ms)
+        offset_ms += ms
+    last = offsets[-1] if chunks else 0
+    for word in words[word_index:]:
+        offsets.append(last)
+        types.append(transcript_type)
+        payloads.append(word)
+        audio_ms.append(0)
+    return _AudioLayout(tuple(offsets), tuple(types), tuple(payloads), tuple(audio_ms), len(chunks))
 
 
 def _chunk_text(text: str, pieces: int) -> list[str]:

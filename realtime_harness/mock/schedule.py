@@ -284,9 +284,15 @@ def progress_after(
     seen = progress.copy() if progress is not None else ResponseProgress()
     for entry in entries:
         if isinstance(entry, Stream):
+            # apply(effect(i)) for each delta left, summed: audio adds its ms, text its words
             stream = entry.stream
-            for i in range(stream.index, len(stream.times)):
-                seen.apply(stream.effect(i))
+            start = stream.index
+            audio_ms = stream.audio_ms[start:]
+            seen.audio_ms += sum(audio_ms)
+            seen.deltas += len(audio_ms)
+            seen.text += [
+                p for p, ms in zip(stream.payloads[start:], audio_ms, strict=True) if not ms
+            ]
         elif isinstance(entry, Emit):
             seen.apply(entry.effect)
     return seen

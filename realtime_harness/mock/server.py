@@ -51,6 +51,7 @@ from realtime_harness.mock.config import (
     Latency,
     known_names,
 )
+from realtime_harness.mock.connection import BatchingConnection, send_texts
 from realtime_harness.mock.fault_spec import (
     FaultKind,
     FaultPhase,
@@ -406,6 +407,7 @@ class MockServer:
             select_subprotocol=_select_subprotocol,
             server_header=None,
             backlog=LISTEN_BACKLOG,
+            create_connection=BatchingConnection,
             ssl=self.tls,
         )
         sock = next(iter(self._server.sockets))
@@ -850,17 +852,24 @@ class MockServer:
         timer: asyncio.TimerHandle | None = None
         waker.armed = -math.inf
         while True:
+            # Events due together go out with one socket write (BatchingConnection); anything
+            # else (a raw frame, a ledger record, a close) first flushes what is before it.
+            frames: list[bytes] = []
+            due: list[float] = []
             for action in session.poll(loop.time()):
                 if isinstance(action, SendEvent):
-                    await ws.send(orjson.dumps(action.event), text=True)
-                    record.sent += 1
-                    if lateness is not None:
-                        lateness.append(loop.time() - action.at)
+                    event = action.event
+                    frames.append(orjson.dumps(event))
+                    due.append(action.at)
                     # Deltas are most of the traffic and only matter to server-side rules; the
                     # validator is here for the client's side, which needs the other events.
-                    if validator is not None and not action.event["type"].endswith(".delta"):
-                        validator.server_event(action.event)
-                elif isinstance(action, SendRaw):
+                    if validator is not None and not event["type"].endswith(".delta"):
+                        validator.server_event(event)
+                    continue
+                if frames:
+                    await _flush(ws, record, frames, due, lateness)
+                    frames, due = [], []
+                if isinstance(action, SendRaw):
                     await ws.send(action.text)
                     record.sent += 1
                 elif isinstance(action, RecordFault):
@@ -875,6 +884,8 @@ class MockServer:
                 elif isinstance(action, Stall):
                     await reader
                     return
+            if frames:
+                await _flush(ws, record, frames, due, lateness)
             if reader.done():
                 return
             deadline = session.next_deadline()
@@ -890,6 +901,21 @@ class MockServer:
             wake.clear()
             if timer is not None and (timer.cancelled() or timer.when() <= loop.time()):
                 timer = None
+
+
+async def _flush(
+    ws: ServerConnection,
+    record: SessionLog,
+    frames: list[bytes],
+    due: list[float],
+    lateness: list[float] | None,
+) -> None:
+    """Send serialised events and account for them (lateness: when they left vs when due)."""
+    await send_texts(ws, frames)
+    record.sent += len(frames)
+    if lateness is not None:
+        sent_at = asyncio.get_running_loop().time()
+        lateness.extend(sent_at - at for at in due)
 
 
 async def _close_abusive(ws: ServerConnection, record: SessionLog, reason: str) -> None:

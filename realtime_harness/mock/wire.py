@@ -177,6 +177,12 @@ def audio_chunks(voice: Voice, fmt: str, chunk_ms: int) -> tuple[tuple[str, int]
 
 def split_words(text: str, pieces: int | None = None) -> list[str]:
     """Split text into deltas that concatenate exactly to it (words with their leading space)."""
+    # every response splits its voice's text (and counts its words): the same few texts
+    return list(_split_words(text, pieces))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_words(text: str, pieces: int | None) -> tuple[str, ...]:
     words: list[str] = []
     current = ""
     for char in text:
@@ -187,6 +193,6 @@ def split_words(text: str, pieces: int | None = None) -> list[str]:
     if current:
         words.append(current)
     if pieces is None or pieces >= len(words) or pieces <= 0:
-        return words
+        return tuple(words)
     size = math.ceil(len(words) / pieces)
-    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return tuple("".join(words[i : i + size]) for i in range(0, len(words), size))

@@ -1,0 +1,66 @@
+"""The mock's WebSocket connection: several text frames written with one socket write.
+
+A mock session often has several events due at the same instant (a transcript delta with the
+audio it is spoken in, the events that open and close a response). Sent one ``send`` each, every
+frame costs its own pass through the library's send path and its own ``send()`` system call, the
+largest part of a busy mock's CPU (``scripts/bench_mock.py``, docs/benchmarks.md). Each event is
+still its own complete text frame on the wire (RFC 6455 section 5.6, no fragmentation), so a
+client sees exactly what it would see from separate sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from websockets.asyncio.server import ServerConnection
+
+__all__ = ["BatchingConnection", "send_texts"]
+
+
+class BatchingConnection(ServerConnection):
+    """A :class:`~websockets.asyncio.server.ServerConnection` that sends a batch of text frames
+    in one write (``serve(..., create_connection=BatchingConnection)``)."""
+
+    async def send_texts(self, frames: Sequence[bytes]) -> None:
+        """Send each UTF-8 payload of ``frames`` as its own text frame, in order, with one write.
+
+        Raises :exc:`~websockets.exceptions.ConnectionClosed` like ``send`` when the connection
+        is closed, and waits like ``send`` while the client is not reading (write buffer full).
+        """
+        if len(frames) == 1:
+            await self.send(frames[0], text=True)
+            return
+        # the library's own rule: never interleave with a fragmented message being sent
+        while self.send_in_progress is not None:
+            await asyncio.shield(self.send_in_progress)
+        async with self.send_context():
+            for frame in frames:
+                self.protocol.send_text(frame)
+
+    def send_data(self) -> None:
+        """Write what the protocol has to send, joined into one write when it is several frames
+        (the library writes each frame separately)."""
+        writes = self.protocol.data_to_send()
+        if len(writes) > 1 and b"" not in writes:
+            self.transport.write(b"".join(writes))
+            return
+        for data in writes:
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                # the protocol asks to half-close the TCP connection (end of the closing handshake)
+                with contextlib.suppress(Exception):
+                    self.transport.write_eof()
+            else:
+                self.transport.close()
+
+
+async def send_texts(ws: ServerConnection, frames: Sequence[bytes]) -> None:
+    """Send text frames, batched when ``ws`` is a :class:`BatchingConnection`."""
+    if isinstance(ws, BatchingConnection):
+        await ws.send_texts(frames)
+        return
+    for frame in frames:
+        await ws.send(frame, text=True)
