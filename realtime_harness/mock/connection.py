@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Sequence
 
 from websockets.asyncio.server import ServerConnection
+from websockets.protocol import State
 
 __all__ = ["BatchingConnection", "send_texts"]
 
@@ -38,6 +39,30 @@ class BatchingConnection(ServerConnection):
         async with self.send_context():
             for frame in frames:
                 self.protocol.send_text(frame)
+
+    def can_write_now(self) -> bool:
+        """Whether :meth:`write_texts_now` would send at once: open, and not waiting for the
+        client to read (nor in the middle of another send)."""
+        return (
+            self.send_in_progress is None
+            and self.protocol.state is State.OPEN
+            and not self.paused
+            and not self.transport.is_closing()
+        )
+
+    def write_texts_now(self, frames: Sequence[bytes]) -> None:
+        """Send text frames from a callback, without waiting: only when :meth:`can_write_now`.
+
+        What ``send`` does when nothing makes it wait, minus its coroutine: the frames go to the
+        protocol and out in one write. A failing write fails the connection, as in ``send``.
+        """
+        for frame in frames:
+            self.protocol.send_text(frame)
+        try:
+            self.send_data()
+        except Exception as exc:
+            self.set_connection_exc(exc)
+            self.transport.abort()
 
     def send_data(self) -> None:
         """Write what the protocol has to send, joined into one write when it is several frames

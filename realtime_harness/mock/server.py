@@ -713,12 +713,14 @@ class MockServer:
             with self._lock:
                 self._sessions.append(record)
             validator = Validator(hs.dialect) if self.validate else None
-            wake = asyncio.Event()
-            waker = _Waker()
-            reader = asyncio.create_task(self._read(ws, session, record, validator, wake, waker))
+            sender = _Sender(
+                ws, session, record, validator, self.lateness if self.record_lateness else None
+            )
+            reader = asyncio.create_task(self._read(ws, session, record, validator, sender))
             try:
-                await self._drive(ws, session, record, validator, wake, reader, waker)
+                await self._drive(ws, session, record, validator, sender, reader)
             finally:
+                sender.stop()
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
@@ -763,8 +765,7 @@ class MockServer:
         session: SessionLike,
         record: SessionLog,
         validator: Validator | None,
-        wake: asyncio.Event,
-        waker: _Waker,
+        sender: _Sender,
     ) -> None:
         loop = asyncio.get_running_loop()
         invalid = 0
@@ -819,13 +820,15 @@ class MockServer:
                 if session.backlog > MAX_BACKLOG:
                     await _close_abusive(ws, record, "client is not reading its events")
                     return
-                # Wake the sender only when this event made something due sooner than it will
-                # wake anyway: most appends produce nothing, and a wake-up costs a task switch.
+                # Most appends produce nothing; an event that made something due sooner than
+                # the sender's timer re-arms it. Even what is due now goes out from the timer,
+                # after the frames the client had already sent: the validator and the session
+                # see the two directions in the order a real server would.
                 deadline = session.next_deadline()
-                if deadline is not None and deadline < waker.armed:
-                    wake.set()
+                if deadline is not None and deadline < sender.armed:
+                    sender.arm()
         finally:
-            wake.set()
+            sender.wake.set()
 
     def _log_received(self, record: SessionLog, logged: bytes) -> None:
         with self._lock:
@@ -843,20 +846,20 @@ class MockServer:
         session: SessionLike,
         record: SessionLog,
         validator: Validator | None,
-        wake: asyncio.Event,
+        sender: _Sender,
         reader: asyncio.Task[None],
-        waker: _Waker,
     ) -> None:
+        """Perform what the sender's callbacks do not: sends that must wait for the client to
+        read, raw frames, ledger records, closes, drops and stalls."""
         loop = asyncio.get_running_loop()
-        lateness = self.lateness if self.record_lateness else None
-        timer: asyncio.TimerHandle | None = None
-        waker.armed = -math.inf
+        lateness = sender.lateness
+        wake = sender.wake
         while True:
             # Events due together go out with one socket write (BatchingConnection); anything
             # else (a raw frame, a ledger record, a close) first flushes what is before it.
             frames: list[bytes] = []
             due: list[float] = []
-            for action in session.poll(loop.time()):
+            for action in sender.take_pending() + session.poll(loop.time()):
                 if isinstance(action, SendEvent):
                     event = action.event
                     frames.append(orjson.dumps(event))
@@ -888,19 +891,11 @@ class MockServer:
                 await _flush(ws, record, frames, due, lateness)
             if reader.done():
                 return
-            deadline = session.next_deadline()
-            # Keep one timer per connection and re-arm it only when the next deadline is earlier:
-            # creating and cancelling a timer per wake-up fills the loop's heap at high load.
-            if deadline is not None and (timer is None or deadline < timer.when()):
-                if timer is not None:
-                    timer.cancel()
-                timer = loop.call_at(deadline, _fire, wake)
-            waker.armed = timer.when() if timer is not None else math.inf
+            sender.arm()
+            sender.idle = True
             await wake.wait()
-            waker.armed = -math.inf  # while sending, any new client event wakes us again
+            sender.idle = False
             wake.clear()
-            if timer is not None and (timer.cancelled() or timer.when() <= loop.time()):
-                timer = None
 
 
 async def _flush(
@@ -930,17 +925,123 @@ async def _close_abusive(ws: ServerConnection, record: SessionLog, reason: str) 
         ws.transport.abort()
 
 
-def _fire(wake: asyncio.Event) -> None:
-    wake.set()
+class _Sender:
+    """One connection's sending side: a timer on the session's next deadline whose callback
+    sends the due events itself when the connection takes them without waiting.
 
+    A busy mock spends much of its time switching to tasks; sending from the timer callback
+    skips the switch for the common case (events only, client reading). Anything else, or a
+    client that is not reading, wakes the driving task (``MockServer._drive``), which performs
+    it with waiting sends. Only one of the two sends at a time: the callbacks send only while
+    the task is idle, so frames never overtake each other.
+    """
 
-class _Waker:
-    """When the sender will wake next (-inf while it is busy), shared with the reader."""
+    __slots__ = (
+        "idle",
+        "lateness",
+        "loop",
+        "pending",
+        "record",
+        "session",
+        "stopped",
+        "timer",
+        "validator",
+        "wake",
+        "ws",
+    )
 
-    __slots__ = ("armed",)
+    def __init__(
+        self,
+        ws: ServerConnection,
+        session: SessionLike,
+        record: SessionLog,
+        validator: Validator | None,
+        lateness: list[float] | None,
+    ) -> None:
+        self.ws = ws
+        self.session = session
+        self.record = record
+        self.validator = validator
+        self.lateness = lateness
+        self.loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.timer: asyncio.TimerHandle | None = None
+        #: The driving task is waiting for ``wake`` (callbacks may send).
+        self.idle = False
+        #: Actions a callback polled and left to the task (they go before anything newer).
+        self.pending: list[Action] = []
+        self.stopped = False
 
-    def __init__(self) -> None:
-        self.armed = -math.inf
+    @property
+    def armed(self) -> float:
+        """When the sender acts next on its own (-inf while the task is busy: it re-reads the
+        session's deadline before it waits, so nothing needs to wake it)."""
+        if not self.idle:
+            return -math.inf
+        return self.timer.when() if self.timer is not None else math.inf
+
+    def take_pending(self) -> list[Action]:
+        """The actions a callback left to the task, in order."""
+        pending, self.pending = self.pending, []
+        return pending
+
+    def arm(self) -> None:
+        """Keep one timer on the session's next deadline, re-armed only when that is earlier:
+        creating and cancelling a timer per wake-up fills the loop's heap at high load."""
+        deadline = self.session.next_deadline()
+        timer = self.timer
+        if deadline is not None and (timer is None or deadline < timer.when()):
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(deadline, self._due)
+
+    def _due(self) -> None:
+        self.timer = None
+        if self.idle:
+            self.send_due()
+        else:
+            self.wake.set()
+
+    def send_due(self) -> None:
+        """Send what is due now, from a callback; hand the rest to the task."""
+        ws = self.ws
+        if self.stopped or self.wake.is_set():
+            return  # the task is about to run and will poll
+        if not (isinstance(ws, BatchingConnection) and ws.can_write_now()):
+            self.wake.set()
+            return
+        loop = self.loop
+        frames: list[bytes] = []
+        due: list[float] = []
+        validator = self.validator
+        actions = self.session.poll(loop.time())
+        for index, action in enumerate(actions):
+            if not isinstance(action, SendEvent):
+                self.pending = actions[index:]
+                break
+            event = action.event
+            frames.append(orjson.dumps(event))
+            due.append(action.at)
+            # as in MockServer._drive: the validator follows the client's side only
+            if validator is not None and not event["type"].endswith(".delta"):
+                validator.server_event(event)
+        if frames:
+            ws.write_texts_now(frames)
+            self.record.sent += len(frames)
+            if self.lateness is not None:
+                sent_at = loop.time()
+                self.lateness.extend(sent_at - at for at in due)
+        if self.pending:
+            self.wake.set()
+        else:
+            self.arm()
+
+    def stop(self) -> None:
+        """The connection is over: no more callbacks."""
+        self.stopped = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 _APPEND_TYPES = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
