@@ -12,17 +12,74 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.protocol import State
+from websockets.frames import DATA_OPCODES, Frame, Opcode
+from websockets.protocol import Event, State
 
 __all__ = ["BatchingConnection", "send_texts"]
 
 
+_WHOLE = (Opcode.TEXT, Opcode.BINARY)
+#: Messages kept for the callback before it is set; past this, the library's queue takes over.
+_EARLY_CAP = 64
+
+
 class BatchingConnection(ServerConnection):
     """A :class:`~websockets.asyncio.server.ServerConnection` that sends a batch of text frames
-    in one write (``serve(..., create_connection=BatchingConnection)``)."""
+    in one write (``serve(..., create_connection=BatchingConnection)``), and can hand each
+    received message to a callback instead of queueing it for ``recv()``.
+
+    The callback (:meth:`take_messages`) runs as the frames are parsed: no task switch per
+    client message. Messages that arrive before it is set are kept and given to it first; a
+    fragmented message, and everything after it, goes the library's way (``recv()``), so the
+    order of the client's messages is kept either way.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_message: Callable[[bytes], None] | None = None
+        self._early: list[Frame] = []
+        self._queued = False
+
+    def take_messages(self, callback: Callable[[bytes], None] | None) -> None:
+        """Give each whole received message to ``callback`` (None: keep them for later), those
+        received so far first."""
+        self._on_message = callback
+        while callback is not None and self._early and self._on_message is callback:
+            callback(bytes(self._early.pop(0).data))
+
+    def queue_messages(self) -> None:
+        """From now on every message goes the library's way: queued for ``recv()``, whose flow
+        control stops reading from a client that sends faster than it is read."""
+        self._on_message = None
+        self._queued = True
+        early, self._early = self._early, []
+        for frame in early:
+            self.recv_messages.put(frame)
+
+    def process_event(self, event: Event) -> None:
+        """A whole data message goes to the callback; the rest to the library."""
+        if (
+            isinstance(event, Frame)
+            and event.opcode in DATA_OPCODES
+            and not self._queued
+            and self.request is not None
+        ):
+            if event.opcode in _WHOLE and event.fin:
+                callback = self._on_message
+                if callback is not None:
+                    callback(bytes(event.data))
+                    return
+                if len(self._early) < _EARLY_CAP:
+                    self._early.append(event)
+                    return
+            # a fragmented message, or a flood before the callback is set: recv() gets this
+            # and everything that follows
+            self.queue_messages()
+        super().process_event(event)
 
     async def send_texts(self, frames: Sequence[bytes]) -> None:
         """Send each UTF-8 payload of ``frames`` as its own text frame, in order, with one write.

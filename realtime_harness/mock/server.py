@@ -713,17 +713,19 @@ class MockServer:
             with self._lock:
                 self._sessions.append(record)
             validator = Validator(hs.dialect) if self.validate else None
-            sender = _Sender(
+            link = _Link(
                 ws, session, record, validator, self.lateness if self.record_lateness else None
             )
-            reader = asyncio.create_task(self._read(ws, session, record, validator, sender))
+            reader = asyncio.create_task(self._read(ws, link))
             try:
-                await self._drive(ws, session, record, validator, sender, reader)
+                await self._drive(ws, session, record, validator, link, reader)
             finally:
-                sender.stop()
+                link.stop()
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
+                if link.closer is not None:
+                    await link.closer
                 record.ended_at = time.time()
                 # a code set while running is the one the server closed with (for abuse)
                 record.close_code = record.close_code or _close_code(ws)
@@ -759,16 +761,9 @@ class MockServer:
         await ws.send(orjson.dumps(event), text=True)
         await ws.close(close_code, f"invalid_request_error.{code}")
 
-    async def _read(
-        self,
-        ws: ServerConnection,
-        session: SessionLike,
-        record: SessionLog,
-        validator: Validator | None,
-        sender: _Sender,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        invalid = 0
+    async def _read(self, ws: ServerConnection, link: _Link) -> None:
+        """Read what the connection's callback does not get (every message when the connection
+        is not a BatchingConnection, a fragmented one otherwise) until the client leaves."""
         try:
             while True:
                 try:
@@ -776,59 +771,86 @@ class MockServer:
                     message = await ws.recv(decode=False)
                 except ConnectionClosed:
                     return
-                now = loop.time()
-                event: dict[str, Any] | None = None
-                raw = ""
-                try:
-                    parsed = orjson.loads(message)
-                    event = parsed if isinstance(parsed, dict) else None
-                except orjson.JSONDecodeError:
-                    pass
-                audio_bytes: int | None = None
-                if event is None:
-                    invalid += 1
-                    raw = bytes(message[:200]).decode("utf-8", "replace")
-                    logged = orjson.dumps({"unparsed": raw})
-                    checked = None
-                else:
-                    checked = event
-                    audio = event.get("audio")
-                    if isinstance(audio, str) and event.get("type") in _APPEND_TYPES:
-                        # the one base64 check of this append, shared with the behaviour
-                        audio_bytes = b64_decoded_length(audio)
-                        payload: dict[str, Any] = {"elided": True, "chars": len(audio)}
-                        if audio_bytes is not None:
-                            payload["bytes"] = audio_bytes
-                        elided = {**event, "audio": payload}
-                        logged = orjson.dumps(elided)
-                        # The validator reads an elided append's exact size from "bytes"; text
-                        # that is not base64 it checks itself (and reports).
-                        if audio_bytes is not None:
-                            checked = elided
-                    else:
-                        logged = orjson.dumps(event)
-                # An invalid-JSON flood is logged by its first frames only: thousands of small
-                # log entries from one client would pin the allocator's arenas long after it left.
-                if invalid <= _INVALID_LOGGED:
-                    self._log_received(record, logged)
-                if validator is not None and checked is not None:
-                    validator.client_event(checked)
-                session.receive(event, now, raw=raw, audio_bytes=audio_bytes)
-                if invalid > MAX_INVALID_FRAMES:
-                    await _close_abusive(ws, record, "too many invalid client events")
+                reason = self._receive(link, message)
+                if reason is not None:
+                    await _close_abusive(ws, link.record, reason)
                     return
-                if session.backlog > MAX_BACKLOG:
-                    await _close_abusive(ws, record, "client is not reading its events")
-                    return
-                # Most appends produce nothing; an event that made something due sooner than
-                # the sender's timer re-arms it. Even what is due now goes out from the timer,
-                # after the frames the client had already sent: the validator and the session
-                # see the two directions in the order a real server would.
-                deadline = session.next_deadline()
-                if deadline is not None and deadline < sender.armed:
-                    sender.arm()
         finally:
-            sender.wake.set()
+            link.wake.set()
+
+    def _on_message(self, link: _Link, message: bytes) -> None:
+        """The connection's callback for each client message (no task switch per message)."""
+        if link.closer is not None or link.error is not None:
+            return  # closing this client: what it still sends is not read
+        try:
+            reason = self._receive(link, message)
+        except Exception as exc:
+            # the driving task raises it: logged and recorded as an error of this server
+            link.error = exc
+            link.wake.set()
+            return
+        if reason is not None:
+            if isinstance(link.ws, BatchingConnection):
+                link.ws.queue_messages()  # unread: the library stops reading from this client
+            link.closer = asyncio.create_task(_close_abusive(link.ws, link.record, reason))
+            link.wake.set()
+
+    def _receive(self, link: _Link, message: bytes) -> str | None:
+        """Log, validate and perform one client message; a reason when the client must be
+        closed for breaking the bounds."""
+        session = link.session
+        record = link.record
+        validator = link.validator
+        now = link.loop.time()
+        event: dict[str, Any] | None = None
+        raw = ""
+        try:
+            parsed = orjson.loads(message)
+            event = parsed if isinstance(parsed, dict) else None
+        except orjson.JSONDecodeError:
+            pass
+        audio_bytes: int | None = None
+        if event is None:
+            link.invalid += 1
+            raw = bytes(message[:200]).decode("utf-8", "replace")
+            logged = orjson.dumps({"unparsed": raw})
+            checked = None
+        else:
+            checked = event
+            audio = event.get("audio")
+            if isinstance(audio, str) and event.get("type") in _APPEND_TYPES:
+                # the one base64 check of this append, shared with the behaviour
+                audio_bytes = b64_decoded_length(audio)
+                payload: dict[str, Any] = {"elided": True, "chars": len(audio)}
+                if audio_bytes is not None:
+                    payload["bytes"] = audio_bytes
+                elided = {**event, "audio": payload}
+                logged = orjson.dumps(elided)
+                # The validator reads an elided append's exact size from "bytes"; text
+                # that is not base64 it checks itself (and reports).
+                if audio_bytes is not None:
+                    checked = elided
+            else:
+                logged = orjson.dumps(event)
+        # An invalid-JSON flood is logged by its first frames only: thousands of small
+        # log entries from one client would pin the allocator's arenas long after it left.
+        if link.invalid <= _INVALID_LOGGED:
+            self._log_received(record, logged)
+        if validator is not None and checked is not None:
+            validator.client_event(checked)
+        session.receive(event, now, raw=raw, audio_bytes=audio_bytes)
+        if link.invalid > MAX_INVALID_FRAMES:
+            return "too many invalid client events"
+        if session.backlog > MAX_BACKLOG:
+            return "client is not reading its events"
+        # Most appends produce nothing; an event that made something due sooner than
+        # the sender's timer re-arms it. Even what is due now goes out from the timer,
+        # after the frames the client had already sent: the validator and the session
+        # see the two directions in the order a real server would.
+        deadline = session.next_deadline()
+        if deadline is not None and deadline < link.armed:
+            link.arm()
+        return None
 
     def _log_received(self, record: SessionLog, logged: bytes) -> None:
         with self._lock:
@@ -846,7 +868,7 @@ class MockServer:
         session: SessionLike,
         record: SessionLog,
         validator: Validator | None,
-        sender: _Sender,
+        sender: _Link,
         reader: asyncio.Task[None],
     ) -> None:
         """Perform what the sender's callbacks do not: sends that must wait for the client to
@@ -891,11 +913,20 @@ class MockServer:
                 await _flush(ws, record, frames, due, lateness)
             if reader.done():
                 return
+            if not sender.receiving and isinstance(ws, BatchingConnection):
+                # from now on (session.created is out) client messages come to the callback,
+                # those already received first
+                sender.receiving = True
+                ws.take_messages(functools.partial(self._on_message, sender))
             sender.arm()
             sender.idle = True
             await wake.wait()
             sender.idle = False
             wake.clear()
+            if sender.error is not None:
+                raise sender.error
+            if sender.closer is not None:
+                return  # the handler waits for the close
 
 
 async def _flush(
@@ -925,7 +956,7 @@ async def _close_abusive(ws: ServerConnection, record: SessionLog, reason: str) 
         ws.transport.abort()
 
 
-class _Sender:
+class _Link:
     """One connection's sending side: a timer on the session's next deadline whose callback
     sends the due events itself when the connection takes them without waiting.
 
@@ -937,10 +968,14 @@ class _Sender:
     """
 
     __slots__ = (
+        "closer",
+        "error",
         "idle",
+        "invalid",
         "lateness",
         "loop",
         "pending",
+        "receiving",
         "record",
         "session",
         "stopped",
@@ -971,6 +1006,14 @@ class _Sender:
         #: Actions a callback polled and left to the task (they go before anything newer).
         self.pending: list[Action] = []
         self.stopped = False
+        #: Client messages come to ``MockServer._on_message`` (not only to the reader task).
+        self.receiving = False
+        #: Client frames that were not JSON objects.
+        self.invalid = 0
+        #: Closing a client that broke the bounds.
+        self.closer: asyncio.Task[None] | None = None
+        #: What went wrong handling a client message in the callback.
+        self.error: Exception | None = None
 
     @property
     def armed(self) -> float:
@@ -1039,6 +1082,8 @@ class _Sender:
     def stop(self) -> None:
         """The connection is over: no more callbacks."""
         self.stopped = True
+        if self.receiving and isinstance(self.ws, BatchingConnection):
+            self.ws.queue_messages()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
