@@ -2,10 +2,13 @@
 :class:`~realtime_harness.mock.behaviour.SessionBehaviour` decides.
 
 Usable in the caller's event loop (``async with MockServer() as server``) or on its own thread
-(``with MockServer().run_in_thread() as server``, for pytest and the CLI). Per connection, one
-reader task feeds client events to the behaviour and one sender task performs the due actions on
-the behaviour's absolute schedule (no drift: a late wake-up sends what is due and sleeps until the
-next due time, never "interval after the last send").
+(``with MockServer().run_in_thread() as server``, for pytest and the CLI). Per connection, client
+messages go to the behaviour as the connection parses them, and one timer on the behaviour's next
+deadline sends the due events from its callback, all those due together in one write (no drift:
+a late wake-up sends what is due and re-arms for the next due time, never "interval after the last
+send"). A driving task performs the rest: sends that must wait for a client that is not reading,
+raw frames, ledger records, closes, drops and stalls; a reader task reads what the library still
+queues (fragmented messages) and notices the client leaving.
 
 Handshakes follow the real services (OpenAI and Azure OpenAI Realtime API references): the four
 URL forms, the matching credentials, Azure's HTTP 401/400/429 and response headers, and the
