@@ -147,7 +147,7 @@ def server_main(kind: str, pipe: Connection, cpu: int) -> None:
 # --- client --------------------------------------------------------------------------------------
 
 
-async def _session(url: str, kind: str, stop: asyncio.Event, stats: dict[str, int]) -> None:
+async def _session(url: str, kind: str, stop: asyncio.Event, stats: dict[str, float]) -> None:
     from websockets.asyncio.client import connect
 
     loop = asyncio.get_running_loop()
@@ -196,7 +196,7 @@ async def _session(url: str, kind: str, stop: asyncio.Event, stats: dict[str, in
 
 async def _client(url: str, kind: str, n: int, ready: Any, done: Any, pipe: Connection) -> None:
     stop = asyncio.Event()
-    stats = {"connected": 0, "received": 0, "errors": 0}
+    stats: dict[str, float] = {"connected": 0, "received": 0, "errors": 0}
 
     async def guarded() -> None:
         try:
@@ -212,7 +212,10 @@ async def _client(url: str, kind: str, n: int, ready: Any, done: Any, pipe: Conn
     while stats["connected"] + stats["errors"] < n:  # noqa: ASYNC110  # polling a counter is fine here
         await asyncio.sleep(0.05)
     ready.set()
+    # the client's own CPU over the run: when it nears 100 % the client, not the server, is late
+    marked = (time.monotonic(), time.process_time())
     await loop.run_in_executor(None, done.wait)
+    stats["client_cpu"] = (time.process_time() - marked[1]) / (time.monotonic() - marked[0])
     stop.set()
     await asyncio.wait(tasks, timeout=2)
     pipe.send(stats)
@@ -243,7 +246,7 @@ def run_level(
     server.send("mark")
     time.sleep(args.measure)
     server.send("report")
-    result = server.recv()
+    result: dict[str, Any] = server.recv()
     done.set()
     stats = receive.recv() if receive.poll(30) else {"connected": 0, "errors": n}
     client.join(timeout=30)
@@ -262,6 +265,7 @@ def _report(kind: str, result: dict[str, Any]) -> None:
         f"max={result.get('max_ms', float('nan')):7.1f} ms "
         f"sends={result.get('sends', 0):7d} connected={result.get('connected', 0)} "
         f"cpu={result.get('cpu_s', 0) / result.get('window_s', 1):4.0%} "
+        f"client cpu={result.get('client_cpu', float('nan')):4.0%} "
         f"({result.get('cpu_us', float('nan')):5.0f} us/session/s) "
         f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}",
         flush=True,
