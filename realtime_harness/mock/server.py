@@ -847,7 +847,7 @@ class MockServer:
         if session.backlog > MAX_BACKLOG:
             return "client is not reading its events"
         # Most appends produce nothing; an event that made something due sooner than
-        # the sender's timer re-arms it. Even what is due now goes out from the timer,
+        # the link's timer re-arms it. Even what is due now goes out from the timer,
         # after the frames the client had already sent: the validator and the session
         # see the two directions in the order a real server would.
         deadline = session.next_deadline()
@@ -871,20 +871,20 @@ class MockServer:
         session: SessionLike,
         record: SessionLog,
         validator: Validator | None,
-        sender: _Link,
+        link: _Link,
         reader: asyncio.Task[None],
     ) -> None:
-        """Perform what the sender's callbacks do not: sends that must wait for the client to
+        """Perform what the link's callbacks do not: sends that must wait for the client to
         read, raw frames, ledger records, closes, drops and stalls."""
         loop = asyncio.get_running_loop()
-        lateness = sender.lateness
-        wake = sender.wake
+        lateness = link.lateness
+        wake = link.wake
         while True:
             # Events due together go out with one socket write (BatchingConnection); anything
             # else (a raw frame, a ledger record, a close) first flushes what is before it.
             frames: list[bytes] = []
             due: list[float] = []
-            for action in sender.take_pending() + session.poll(loop.time()):
+            for action in link.take_pending() + session.poll(loop.time()):
                 if isinstance(action, SendEvent):
                     event = action.event
                     frames.append(orjson.dumps(event))
@@ -916,19 +916,19 @@ class MockServer:
                 await _flush(ws, record, frames, due, lateness)
             if reader.done():
                 return
-            if not sender.receiving and isinstance(ws, BatchingConnection):
+            if not link.receiving and isinstance(ws, BatchingConnection):
                 # from now on (session.created is out) client messages come to the callback,
                 # those already received first
-                sender.receiving = True
-                ws.take_messages(functools.partial(self._on_message, sender))
-            sender.arm()
-            sender.idle = True
+                link.receiving = True
+                ws.take_messages(functools.partial(self._on_message, link))
+            link.arm()
+            link.idle = True
             await wake.wait()
-            sender.idle = False
+            link.idle = False
             wake.clear()
-            if sender.error is not None:
-                raise sender.error
-            if sender.closer is not None:
+            if link.error is not None:
+                raise link.error
+            if link.closer is not None:
                 return  # the handler waits for the close
 
 
@@ -960,7 +960,8 @@ async def _close_abusive(ws: ServerConnection, record: SessionLog, reason: str) 
 
 
 class _Link:
-    """One connection's sending side: a timer on the session's next deadline whose callback
+    """One connection's state between its callbacks and its tasks: the client messages handed
+    to ``MockServer._on_message``, and a timer on the session's next deadline whose callback
     sends the due events itself when the connection takes them without waiting.
 
     A busy mock spends much of its time switching to tasks; sending from the timer callback
@@ -1020,7 +1021,7 @@ class _Link:
 
     @property
     def armed(self) -> float:
-        """When the sender acts next on its own (-inf while the task is busy: it re-reads the
+        """When the link sends next on its own (-inf while the task is busy: it re-reads the
         session's deadline before it waits, so nothing needs to wake it)."""
         if not self.idle:
             return -math.inf
