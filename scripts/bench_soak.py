@@ -8,9 +8,10 @@ sends ``session.created``, answers ``session.update``, parses every append with 
 part, 25 × (6,400-character audio delta + transcript delta), the done events). Each client runs
 in a process of its own pinned to the other core:
 
-* raw: per session, ``websockets.connect``, a reader task that parses every event, and a loop
-  of ``asyncio.sleep(due - now)`` + ``send`` of a pre-built 100 ms append; after each 3 s turn
-  it sends commit + ``response.create`` (no pause: the stream goes on);
+* raw: per session, ``websockets.connect``, a reader task that parses every event, and turns
+  as the soak runs them: 3 s of ``asyncio.sleep(due - now)`` + ``send`` of a pre-built 100 ms
+  append from the session's own phase of the interval, then commit + ``response.create`` and a
+  wait for ``response.done``;
 * soak: :class:`realtime_harness.soak.runner.SoakRunner` with ``--sessions N`` users, 3 s
   turns of real-time audio, each session's own validator, flight recorder and records, its
   send lateness from the runner's own measurement (``HarnessWindow``).
@@ -169,17 +170,20 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
     ready = asyncio.Event()
     connected = [0]
     late: list[float] = []
+    measure = [0.0, 0.0]  # the window: from the end of the warm-up, ``window`` seconds
 
     async def one(i: int) -> None:
         async with connect(url, compression=None, open_timeout=120, max_size=None) as ws:
             await ws.recv()
             await ws.send(orjson.dumps({"type": c.SESSION_UPDATE, "session": {}}).decode())
             await ws.recv()
+            answered = asyncio.Event()
 
             async def reader() -> None:
                 with contextlib.suppress(ConnectionClosed):
                     async for message in ws:
-                        orjson.loads(message)
+                        if orjson.loads(message).get("type") == c.RESPONSE_DONE:
+                            answered.set()
                         # One message per loop turn, as the soak's driver reads a burst, so
                         # a response burst does not hold other sessions' sends back.
                         await asyncio.sleep(0)
@@ -187,35 +191,41 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
             task = asyncio.ensure_future(reader())
             connected[0] += 1
             if connected[0] == n:
+                now = time.monotonic()
+                measure[:] = [now + 1.1, now + 1.1 + window]
                 ready.set()
             await ready.wait()
-            t0 = time.monotonic() + 0.1 + i * 0.1 / n
-            measure_from = t0 + 1.0
-            end = t0 + 1.0 + window
+            phase = i / n  # this session's place in the 100 ms interval, as the soak gives
             k = 0
             while True:
-                due = t0 + k * 0.1
-                if due >= end:
-                    break
-                delay = due - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await ws.send(
-                    '{"type":"'
-                    + c.INPUT_AUDIO_BUFFER_APPEND
-                    + '","event_id":"evt_'
-                    + f"{i}x{k}"
-                    + '","audio":"'
-                    + CHUNK
-                    + '"}'
-                )
-                if due >= measure_from:
-                    late.append((time.monotonic() - due) * 1000)
-                k += 1
-                if k % ticks_per_turn == 0:
-                    await ws.send('{"type":"' + c.INPUT_AUDIO_BUFFER_COMMIT + '"}')
-                    await ws.send('{"type":"' + c.RESPONSE_CREATE + '"}')
-            task.cancel()
+                # A turn as the soak runs it: 3 s of audio from the session's next phase,
+                # commit + response.create, then wait for the answer before the next turn.
+                now = time.monotonic()
+                t0 = now + (phase * 0.1 - now) % 0.1
+                for j in range(ticks_per_turn):
+                    due = t0 + j * 0.1
+                    if due >= measure[1]:
+                        task.cancel()
+                        return
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    await ws.send(
+                        '{"type":"'
+                        + c.INPUT_AUDIO_BUFFER_APPEND
+                        + '","event_id":"evt_'
+                        + f"{i}x{k}"
+                        + '","audio":"'
+                        + CHUNK
+                        + '"}'
+                    )
+                    if due >= measure[0]:
+                        late.append((time.monotonic() - due) * 1000)
+                    k += 1
+                answered.clear()
+                await ws.send('{"type":"' + c.INPUT_AUDIO_BUFFER_COMMIT + '"}')
+                await ws.send('{"type":"' + c.RESPONSE_CREATE + '"}')
+                await answered.wait()
 
     cpu: list[float] = []
 
