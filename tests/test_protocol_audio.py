@@ -16,6 +16,7 @@ from realtime_harness.protocol.audio import (
     alaw_decode,
     alaw_encode,
     b64_decoded_length,
+    b64_length_unchecked,
     chunk_bytes,
     decode_chunk,
     duration_s,
@@ -242,3 +243,10 @@ def test_g711_encoders_reject_half_samples() -> None:
     """G.711 encoders take whole PCM16 samples only."""
     with pytest.raises(ValueError, match="whole 16-bit"):
         ulaw_encode(b"\x00")
+
+
+@pytest.mark.parametrize("n", range(8))
+def test_unchecked_length_of_valid_base64_is_the_decoded_length(n: int) -> None:
+    """By arithmetic, every padding case gives what a validating decode gives."""
+    text = base64.b64encode(bytes(range(n))).decode()
+    assert b64_length_unchecked(text) == b64_decoded_length(text) == n

@@ -216,6 +216,15 @@ def b64_decoded_length(b64: str) -> int | None:
         return None
 
 
+def b64_length_unchecked(b64: str) -> int:
+    """Bytes that base64 text already known to be valid decodes to, by arithmetic (no decode).
+
+    For text this process built from checked PCM16, or that a validator has already decoded;
+    for anything else use :func:`b64_decoded_length`.
+    """
+    return len(b64) // 4 * 3 - (2 if b64[-2:] == "==" else 1 if b64[-1:] == "=" else 0)
+
+
 def elided_decoded_length(elided: Mapping[str, Any]) -> int | None:
     """Decoded bytes of an elided audio payload of a recording, or ``None`` if unknown.
 

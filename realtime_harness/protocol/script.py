@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realtime_harness.protocol import catalog
-from realtime_harness.protocol.audio import BYTES_PER_MS, AudioFormat, b64_decoded_length
+from realtime_harness.protocol.audio import (
+    BYTES_PER_MS,
+    AudioFormat,
+    b64_decoded_length,
+    b64_length_unchecked,
+)
 from realtime_harness.protocol.dialects import Dialect, to_dialect
 from realtime_harness.protocol.failures import BENIGN_ERROR_CODES
 
@@ -605,9 +610,7 @@ class SessionScript:
             delta = event.get("delta")
             if isinstance(delta, str):
                 # Arithmetic, not a second decode: the validator checks that it is base64.
-                track.audio_bytes += len(delta) // 4 * 3 - (
-                    2 if delta[-2:] == "==" else delta[-1:] == "="
-                )
+                track.audio_bytes += b64_length_unchecked(delta)
             if track.t_first_audio is None:
                 track.t_first_audio = now
             elif track.t_last_audio is not None:

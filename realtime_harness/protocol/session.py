@@ -32,6 +32,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime_harness.protocol.assertions import ResultAssertions
+from realtime_harness.protocol.audio import b64_length_unchecked
 from realtime_harness.protocol.catalog import INPUT_AUDIO_BUFFER_APPEND
 from realtime_harness.protocol.codes import AUTH_ERROR_CODES, AUTH_STATUSES, FATAL_ERROR_CODES
 from realtime_harness.protocol.dialects import Dialect
@@ -252,9 +253,6 @@ def _str(value: object) -> str | None:
 
 
 def _note_server(notes: _FlightRecorder, t: float, event: Mapping[str, Any]) -> None:
-    # Every server frame passes here: plain type checks, no helper calls on the common path.
-    etype = event.get("type")
-    eid = event.get("event_id")
     rid = event.get("response_id")
     if not isinstance(rid, str):
         response = event.get("response")
@@ -268,11 +266,11 @@ def _note_server(notes: _FlightRecorder, t: float, event: Mapping[str, Any]) -> 
     notes.add(
         t,
         "server",
-        etype if isinstance(etype, str) else None,
-        eid if isinstance(eid, str) else None,
-        rid if isinstance(rid, str) else None,
-        iid if isinstance(iid, str) else None,
-        code if isinstance(code, str) else None,
+        _str(event.get("type")),
+        _str(event.get("event_id")),
+        _str(rid),
+        _str(iid),
+        _str(code),
     )
 
 
@@ -420,12 +418,7 @@ class ClientSession:
         return self.script.next_wakeup()
 
     def _actions(self, events: list[dict[str, Any]], now: float) -> Actions:
-        if not events:
-            out: list[str] = []
-        elif len(events) == 1:  # the paced case: one append per wake-up
-            out = [self._sent(events[0], now)]
-        else:
-            out = [self._sent(event, now) for event in events]
+        out = [self._sent(event, now) for event in events] if events else []
         script = self.script
         if script.rejection is not None and not self._lingered and self.closed_by is None:
             self._lingered = True
@@ -439,17 +432,15 @@ class ClientSession:
     def _sent(self, event: dict[str, Any], now: float) -> str:
         t = now - self.t0
         etype = event["type"]
-        if etype is _APPEND or etype == _APPEND:
+        if etype == _APPEND:
             audio: str = event["audio"]
             eid: str = event["event_id"]
             # The script built this chunk from checked PCM16: the validator gets its size and
             # order (the recording's elided form), not the base64 to re-check.
-            size = len(audio) // 4 * 3 - (2 if audio[-2:] == "==" else audio[-1:] == "=")
-            self.validator.own_append(eid, size, t)
+            self.validator.own_append(eid, b64_length_unchecked(audio), t)
             self.notes.add(t, "client", _APPEND, eid)
-            if self.observers:
-                for observer in self.observers:
-                    observer.on_frame("client", t, event)
+            for observer in self.observers:
+                observer.on_frame("client", t, event)
             # Ids and base64 need no JSON escaping: the frame is joined, not serialised.
             return f'{{"type":"{_APPEND}","event_id":"{eid}","audio":"{audio}"}}'
         self.validator.client_event(event, t=round(t, 6))
@@ -481,9 +472,8 @@ class ClientSession:
         rounded = round(t, 6)
         validator.server_event(event, line=None, t=rounded)
         _note_server(self.notes, rounded, event)
-        if self.observers:
-            for observer in self.observers:
-                observer.on_frame("server", t, event)
+        for observer in self.observers:
+            observer.on_frame("server", t, event)
         if len(validator.failures) > self._reported:
             self._report_new_failures()
         return self._actions(self.script.receive(event, now), now)

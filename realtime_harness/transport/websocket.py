@@ -181,17 +181,16 @@ class WebSocketTransport:
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiter = waiter
-            if max_wait is None:
-                try:
-                    await waiter
-                finally:
-                    self._waiter = None
-            else:
-                timer = loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
-                try:
-                    await waiter
-                finally:
-                    self._waiter = None
+            timer = (
+                None
+                if max_wait is None
+                else loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
+            )
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
                     timer.cancel()
             if not inbox:
                 raise TimeoutError
