@@ -298,6 +298,15 @@ class _Doctor:
             if name not in done:
                 self.add(Check.skipped(name, _STAGES[name], because, why))
 
+    def fail_and_stop(self, name: str, evidence: str, fix: str) -> bool:
+        """Record check ``name`` as failed, every later check as skipped because of it, and
+        return False: the run cannot go on past it."""
+        check = self.add(
+            Check(name=name, stage=_STAGES[name], status=Status.FAIL, evidence=evidence, fix=fix)
+        )
+        self.skip_rest(check)
+        return False
+
     async def step(
         self, name: str, turns: Any, attempt: int = 1, target: Target | None = None
     ) -> StepRun:
@@ -340,18 +349,12 @@ class _Doctor:
                 loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
             )
         except (OSError, TimeoutError) as exc:
-            dns = self.add(
-                Check(
-                    name="dns",
-                    stage=Stage.NETWORK,
-                    status=Status.FAIL,
-                    evidence=f"{host}{via} does not resolve: {_reason(exc)}",
-                    fix="check the resource name in the URL; behind a private endpoint, use a "
-                    "DNS server that resolves the privatelink zone",
-                )
+            return self.fail_and_stop(
+                "dns",
+                f"{host}{via} does not resolve: {_reason(exc)}",
+                "check the resource name in the URL; behind a private endpoint, use a "
+                "DNS server that resolves the privatelink zone",
             )
-            self.skip_rest(dns)
-            return False
         addresses = sorted({str(info[4][0]) for info in infos})
         self.add(
             Check.passed(
@@ -361,18 +364,12 @@ class _Doctor:
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except (OSError, TimeoutError) as exc:
-            tcp = self.add(
-                Check(
-                    name="tcp",
-                    stage=Stage.NETWORK,
-                    status=Status.FAIL,
-                    evidence=f"no TCP connection to {host}:{port}{via}: {_reason(exc)}",
-                    fix="check firewalls, proxies (HTTPS_PROXY) and the resource's network "
-                    "rules (selected networks, private endpoint)",
-                )
+            return self.fail_and_stop(
+                "tcp",
+                f"no TCP connection to {host}:{port}{via}: {_reason(exc)}",
+                "check firewalls, proxies (HTTPS_PROXY) and the resource's network "
+                "rules (selected networks, private endpoint)",
             )
-            self.skip_rest(tcp)
-            return False
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
@@ -401,31 +398,18 @@ class _Doctor:
                 asyncio.open_connection(host, port, ssl=context, server_hostname=host), timeout
             )
         except ssl.SSLCertVerificationError as exc:
-            tls = self.add(
-                Check(
-                    name="tls",
-                    stage=Stage.NETWORK,
-                    status=Status.FAIL,
-                    evidence=f"the certificate of {host} is refused: "
-                    f"{exc.verify_message or _reason(exc)}",
-                    fix="use the resource's own host name (NAME.openai.azure.com); behind a "
-                    "TLS-inspecting proxy, add its CA to SSL_CERT_FILE",
-                )
+            return self.fail_and_stop(
+                "tls",
+                f"the certificate of {host} is refused: {exc.verify_message or _reason(exc)}",
+                "use the resource's own host name (NAME.openai.azure.com); behind a "
+                "TLS-inspecting proxy, add its CA to SSL_CERT_FILE",
             )
-            self.skip_rest(tls)
-            return False
         except (OSError, TimeoutError) as exc:
-            tls = self.add(
-                Check(
-                    name="tls",
-                    stage=Stage.NETWORK,
-                    status=Status.FAIL,
-                    evidence=f"TLS with {host}:{port} failed: {_reason(exc)}",
-                    fix="check for a proxy or firewall that intercepts TLS",
-                )
+            return self.fail_and_stop(
+                "tls",
+                f"TLS with {host}:{port} failed: {_reason(exc)}",
+                "check for a proxy or firewall that intercepts TLS",
             )
-            self.skip_rest(tls)
-            return False
         cert = writer.get_extra_info("peercert") or {}
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError):
@@ -448,18 +432,12 @@ class _Doctor:
             return True
         if tap.status is None:
             detail = result.failures[0].detail if result.failures else "no answer"
-            check = self.add(
-                Check(
-                    name="handshake",
-                    stage=Stage.HANDSHAKE,
-                    status=Status.FAIL,
-                    evidence=f"no HTTP answer to the upgrade: {detail}",
-                    fix="check that the URL is a WebSocket endpoint and that no proxy blocks "
-                    "the upgrade; raise --timeout on a slow link",
-                )
+            return self.fail_and_stop(
+                "handshake",
+                f"no HTTP answer to the upgrade: {detail}",
+                "check that the URL is a WebSocket endpoint and that no proxy blocks "
+                "the upgrade; raise --timeout on a slow link",
             )
-            self.skip_rest(check)
-            return False
         diagnosis = first.diagnosis or Diagnosis(
             cause=Cause.HANDSHAKE_REFUSED,
             evidence=f"HTTP {tap.status} on the upgrade",
