@@ -105,8 +105,14 @@ def _point(entries: list[Entry], fault: FaultSpec, run: ResponseRun | None) -> i
     return 1
 
 
-def _at(before: list[Entry], after: list[Entry]) -> float:
-    return before[-1].at if before else (after[0].at if after else 0.0)
+def _split(
+    entries: list[Entry], fault: FaultSpec, run: ResponseRun | None
+) -> tuple[list[Entry], list[Entry], float]:
+    """The entries before and after the fault point (:func:`_point`), and the time there: that
+    of the last entry before it, else of the first after it."""
+    point = _point(entries, fault, run)
+    before, after = entries[:point], entries[point:]
+    return before, after, before[-1].at if before else (after[0].at if after else 0.0)
 
 
 def _note(
@@ -128,9 +134,7 @@ def _fail_response(
     """``response.done`` failed (server error or rate limit) after the deltas sent so far."""
     if run is None:
         return entries
-    point = _point(entries, fault, run)
-    before, after = entries[:point], entries[point:]
-    at = _at(before, after)
+    before, after, at = _split(entries, fault, run)
     if fault.kind is FaultKind.SERVER_ERROR:
         error = {
             "type": "server_error",
@@ -157,9 +161,7 @@ def _error_event(
     entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
 ) -> list[Entry]:
     """An ``error`` event of type ``server_error``; the session goes on."""
-    point = _point(entries, fault, run)
-    before, after = entries[:point], entries[point:]
-    at = _at(before, after)
+    before, after, at = _split(entries, fault, run)
     event = ctx.wire.error(
         None, SERVER_ERROR_MESSAGE.format(session_id=ctx.session_id), error_type="server_error"
     )
@@ -170,9 +172,7 @@ def _end_connection(
     entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
 ) -> list[Entry]:
     """Drop, close or stall: nothing after the fault point is sent."""
-    point = _point(entries, fault, run)
-    before, after = entries[:point], entries[point:]
-    at = _at(before, after)
+    before, _, at = _split(entries, fault, run)
     action: Close | Drop | Stall
     if fault.kind is FaultKind.DROP:
         action = Drop(0.0)
@@ -188,9 +188,7 @@ def _malformed(
     entries: list[Entry], fault: FaultSpec, run: ResponseRun | None, ctx: FaultContext
 ) -> list[Entry]:
     """One frame that is not valid JSON (a truncated audio delta)."""
-    point = _point(entries, fault, run)
-    before, after = entries[:point], entries[point:]
-    at = _at(before, after)
+    before, after, at = _split(entries, fault, run)
     event_id = ctx.wire.event_id()
     text = f'{{"type":"{C.RESPONSE_OUTPUT_AUDIO_DELTA}","event_id":"{event_id}","delta":"AAA'
     return [*before, Perform(at, SendRaw(text, 0.0)), _note(fault, at, run, event_id), *after]
@@ -220,9 +218,7 @@ def _reorder(
     """The stream's ``*.done`` event jumps ahead of the remaining deltas."""
     if run is None:
         return entries
-    point = _point(entries, fault, run)
-    before, after = entries[:point], entries[point:]
-    at = _at(before, after)
+    before, after, at = _split(entries, fault, run)
     stream_done = next(
         (i for i, e in enumerate(after) if isinstance(e, Emit) and e.effect == Closed(Part.STREAM)),
         None,
