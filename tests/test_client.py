@@ -931,3 +931,37 @@ def test_the_flight_recorder_keeps_the_newest_frames_in_order(clock: FakeClock) 
     assert notes[-1].response_id == "resp_1"
     newest = [n.event_id for n in session.last_events(3)]
     assert newest == [f"event_{k}" for k in range(total - 3, total)]
+
+
+class _EarlyTimerTransport(MemoryTransport):
+    """A wait bounded by a deadline ends 0.5 ms before it, as uvloop's millisecond timers do."""
+
+    def __init__(self, server: ScriptedServer, clock: FakeClock) -> None:
+        super().__init__(clock=clock, on_send=server._on_send, handshake=server.transport.handshake)
+        self.clock = clock
+        self.timeouts = 0
+
+    async def recv(self, max_wait: float | None) -> str:
+        if self._inbox or max_wait is None:
+            return await super().recv(max_wait)
+        self.timeouts += 1
+        self.clock.advance(max(0.0, max_wait - 0.0005))
+        await asyncio.sleep(0)  # a spin would still let the test's own bound fire
+        raise TimeoutError
+
+
+@pytest.mark.asyncio
+async def test_a_timer_that_fires_early_sends_its_chunk_without_spinning(clock: FakeClock) -> None:
+    """When the loop's timer ends a paced wait just before the chunk's time, the chunk goes out
+    on that wake-up: one wait per chunk, not a spin of empty polls until the clock catches up."""
+    server = ScriptedServer(Dialect.GA, clock)
+    server.transport = _EarlyTimerTransport(server, clock)
+    result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
+    assert result.outcome is Outcome.CLEAN, [f.summary() for f in result.failures]
+    appends = [t for t, e in server.received if e["type"] == "input_audio_buffer.append"]
+    assert len(appends) == 28
+    # one wait per chunk, nothing more
+    assert server.transport.timeouts <= len(appends)
+    # and none left more than the timer's earliness before its schedule
+    t0 = appends[0]
+    assert all(-0.0006 <= (t - t0) - k * 0.1 <= 1e-9 for k, t in enumerate(appends))

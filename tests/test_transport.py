@@ -84,6 +84,12 @@ async def _handler(connection: ServerConnection) -> None:
             await connection.close(4000, "invalid_request_error.missing_model")
         elif message == "drop":
             connection.transport.abort()
+        elif message == "fragments":
+            await connection.send(["one ", "two ", "three"])
+        elif message == "three then close":
+            for k in range(3):
+                await connection.send(f"frame {k}")
+            await connection.close(4000, "after three")
         else:
             await connection.send(f"echo {message}")
 
@@ -195,6 +201,77 @@ async def test_websocket_recv_timeout_leaves_the_connection_usable(server: Serve
         assert await transport.recv(2) == "echo again"
     finally:
         await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_fragmented_message_arrives_whole(server: Server) -> None:
+    """A message the server sends in fragments is received as one text."""
+    transport = await open_websocket(_url(server), {})
+    try:
+        await transport.send("fragments")
+        assert await transport.recv(2) == "one two three"
+        await transport.send("after")
+        assert await transport.recv(2) == "echo after"
+    finally:
+        await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_frames_before_a_close_are_received_before_it(server: Server) -> None:
+    """Every frame the server sent before closing is received, in order, then the close; the
+    close is reported again to any later recv."""
+    transport = await open_websocket(_url(server), {})
+    await transport.send("three then close")
+    await asyncio.sleep(0.2)  # the close has arrived behind the frames
+    assert [await transport.recv(2) for _ in range(3)] == ["frame 0", "frame 1", "frame 2"]
+    for _ in range(2):
+        with pytest.raises(ConnectionClosed) as info:
+            await transport.recv(2)
+        assert (info.value.code, info.value.reason) == (4000, "after three")
+
+
+@pytest.mark.asyncio
+async def test_websocket_receives_without_a_task_of_its_own(server: Server) -> None:
+    """Frames reach recv without a reader task per connection (a task switch per frame is the
+    largest cost of a session receiving a streamed response)."""
+    transport = await open_websocket(_url(server), {})
+    try:
+        for k in range(3):
+            await transport.send(str(k))
+            assert await transport.recv(2) == f"echo {k}"
+        ours = [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "").startswith("WebSocketTransport")
+        ]
+        assert ours == []
+    finally:
+        await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_send_waits_while_the_server_does_not_read() -> None:
+    """A server that stops reading makes send wait (the library's flow control) instead of
+    buffering without bound in the client, and close gives up on it within its bound."""
+
+    async def never_reads(connection: ServerConnection) -> None:
+        await connection.wait_closed()  # its one-frame queue fills, then TCP's buffers
+
+    async with serve(never_reads, "127.0.0.1", 0, max_queue=1, close_timeout=0.1) as srv:
+        transport = await open_websocket(_url(srv), {}, options=WebSocketOptions(close_timeout=0.2))
+        chunk = "x" * (1024 * 1024)
+
+        async def flood() -> None:
+            for _ in range(1000):  # 1 GB: cannot all fit in socket and queue buffers
+                await transport.send(chunk)
+
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(flood(), 1.0)
+        buffered = transport._ws.transport.get_write_buffer_size()
+        assert buffered <= 2 * len(chunk)
+        # and closing does not wait on that server for ever: within twice the close timeout
+        async with asyncio.timeout(1.0):
+            await transport.close()
 
 
 @pytest.mark.asyncio

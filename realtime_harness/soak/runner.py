@@ -342,7 +342,8 @@ class SoakRunner:
 
     # --- sessions --------------------------------------------------------------------------
     def _on_paced(self, due: float, sent: float) -> None:
-        self.window.send_lateness((sent - due) * 1000.0)
+        # A send that went out before its time (a timer that fired early) was on time.
+        self.window.send_lateness(max(0.0, sent - due) * 1000.0)
 
     def _next_plan(self) -> ScriptPlan:
         plan = self.plans[self._plan_index % len(self.plans)]

@@ -9,6 +9,9 @@ Choices, each from a measured or reported problem:
 * The TCP connection is opened here (``loop.sock_connect``) and handed to websockets, so DNS +
   TCP time (``connect_ms``) is measured apart from TLS + upgrade (``handshake_ms``). Behind an
   HTTP(S) proxy websockets connects through the proxy itself and only the total is known.
+* No reader task: the connection wakes the session's wait itself when a whole message is queued,
+  and a frame is written without ``send``'s coroutine machinery when nothing makes it wait. The
+  library's reassembly, flow control and close handling are unchanged (docs/benchmarks.md).
 * Third-party exceptions are converted at this seam: ``InvalidStatus`` → ``HandshakeRejected``
   (status and every response header kept), ``OSError``/DNS/TLS/timeout → ``ConnectError``,
   a closed socket → ``ConnectionClosed`` with the code and reason the server sent (1006 when
@@ -24,13 +27,15 @@ import socket
 import ssl
 import time
 import urllib.request
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import websockets.exceptions as wse
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.frames import DATA_OPCODES
+from websockets.protocol import Event, State
 
 from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
 from realtime_harness.redact import redact_headers, redact_text, redact_url
@@ -101,41 +106,57 @@ async def _tcp_connect(host: str, port: int) -> socket.socket:
     raise last or OSError(f"no address for {host}")
 
 
+class _Connection(ClientConnection):
+    """websockets' client connection that wakes the transport's waiter itself when a whole
+    message is queued, and writes a frame without a coroutine when nothing makes it wait.
+
+    Received messages stay in the library's queue (its reassembly of fragments and its flow
+    control apply unchanged); what changes is who waits. Without this, a task reading ahead
+    hands each frame to the session: two task switches per server event, the largest cost of a
+    session receiving a streamed response (``scripts/bench_soak.py``, docs/benchmarks.md).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Whole messages queued and not yet taken by ``recv()``.
+        self.complete = 0
+        #: The transport's pending wait, woken by a whole message or the end of the connection.
+        self.waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def process_event(self, event: Event) -> None:
+        """The library's handling, then a wake-up when a message is complete."""
+        super().process_event(event)
+        if getattr(event, "fin", False) and getattr(event, "opcode", None) in DATA_OPCODES:
+            self.complete += 1
+            self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The library's handling, then a wake-up: ``recv()`` now reports the close."""
+        super().connection_lost(exc)
+        self._wake()
+
+    def can_write_now(self) -> bool:
+        """Whether a frame goes out at once: open, not waiting for the server to read, and no
+        fragmented message being sent (the conditions under which ``send`` does not wait)."""
+        return (
+            self.send_in_progress is None
+            and self.protocol.state is State.OPEN
+            and not self.paused
+            and not self.transport.is_closing()
+        )
+
+
 class WebSocketTransport:
     """A connected WebSocket behind the :class:`~realtime_harness.transport.base.Transport` seam."""
 
-    #: Frames read ahead of the caller at most; beyond it the reader waits (websockets' own
-    #: flow control then applies to the server).
-    READ_AHEAD = 256
-
-    def __init__(self, connection: ClientConnection, handshake: HandshakeInfo) -> None:
+    def __init__(self, connection: _Connection, handshake: HandshakeInfo) -> None:
         self._ws = connection
         self.handshake = handshake
-        # A reader task receives into a queue, so a recv bounded by a deadline waits on a timer
-        # instead of cancelling websockets' recv each time (cheaper on the paced path).
-        self._inbox: deque[str | bytes | BaseException] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._drained = asyncio.Event()
-        self._reader: asyncio.Task[None] | None = None
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                if len(self._inbox) >= self.READ_AHEAD:
-                    self._drained.clear()
-                    await self._drained.wait()
-                self._inbox.append(await self._ws.recv())
-                self._wake()
-        except BaseException as exc:  # delivered to the caller by recv, in order
-            self._inbox.append(exc)
-            self._wake()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     @property
     def close_code(self) -> int | None:
@@ -165,22 +186,38 @@ class WebSocketTransport:
 
     async def send(self, text: str) -> None:
         """Send one text frame."""
+        ws = self._ws
+        if not ws.can_write_now():
+            # The library's path: it waits for the server to read, or reports the close.
+            try:
+                await ws.send(text)
+            except wse.ConnectionClosed as exc:
+                raise self._closed(exc) from None
+            return
+        # What ``send`` does when nothing makes it wait, without its context manager: the
+        # frame goes to the protocol and out, and a full write buffer is drained as there. A
+        # failing write fails the connection, as in ``send``.
+        ws.protocol.send_text(text.encode())
         try:
-            await self._ws.send(text)
-        except wse.ConnectionClosed as exc:
-            raise self._closed(exc) from None
+            ws.send_data()
+            if ws.paused:
+                await ws.drain()
+        except Exception as exc:
+            ws.set_connection_exc(exc)
+            ws.transport.abort()
+            await asyncio.shield(ws.connection_lost_waiter)
+            raise self._closed(ws.close_exc) from None
 
     async def recv(self, max_wait: float | None) -> str:
         """The next frame as text (binary frames are decoded as UTF-8)."""
-        inbox = self._inbox
-        if not inbox:
-            if self._reader is None:
-                self._reader = asyncio.get_running_loop().create_task(self._read())
+        ws = self._ws
+        if not ws.complete and not ws.recv_messages.closed:
             # Inline, not a helper coroutine: this wait is the paced path of every session (a
-            # timer per 100 ms chunk), where each extra frame and call shows.
+            # timer per 100 ms chunk), where each extra frame and call shows. A timer, never a
+            # cancelled ``recv()``: cancelling costs more than the wait.
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiter = waiter
+            ws.waiter = waiter
             timer = (
                 None
                 if max_wait is None
@@ -189,32 +226,33 @@ class WebSocketTransport:
             try:
                 await waiter
             finally:
-                self._waiter = None
+                ws.waiter = None
                 if timer is not None:
                     timer.cancel()
-            if not inbox:
+            if not ws.complete and not ws.recv_messages.closed:
                 raise TimeoutError
-        message = inbox[0]
-        if isinstance(message, BaseException):
-            # Stays queued: every later recv reports the same close.
-            if isinstance(message, wse.ConnectionClosed):
-                raise self._closed(message) from None
-            raise message
-        inbox.popleft()
-        if len(inbox) < self.READ_AHEAD // 2:
-            self._drained.set()
+        if ws.complete:
+            # A whole message is queued: this recv() returns it without waiting.
+            ws.complete -= 1
+        try:
+            message = await ws.recv()
+        except wse.ConnectionClosed as exc:
+            raise self._closed(exc) from None
         if isinstance(message, bytes):
             return message.decode("utf-8", "replace")
         return message
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close with ``code`` (idempotent; errors while closing are ignored)."""
-        with contextlib.suppress(OSError, wse.WebSocketException):
-            await self._ws.close(code, reason)
-        if self._reader is not None and not self._reader.done():
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        """Close with ``code`` (idempotent; errors while closing are ignored), within twice the
+        close timeout: the library bounds its wait for the server's close frame, not the wait
+        to write ours to a server that stopped reading. Past the bound the socket is dropped."""
+        bound = 2 * (self._ws.close_timeout or 1.0)
+        try:
+            async with asyncio.timeout(bound):
+                with contextlib.suppress(OSError, wse.WebSocketException):
+                    await self._ws.close(code, reason)
+        except TimeoutError:
+            self._ws.transport.abort()
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -262,6 +300,7 @@ async def open_websocket(
                 close_timeout=opts.close_timeout,
                 open_timeout=None,
                 user_agent_header=opts.user_agent,
+                create_connection=_Connection,
                 **kwargs,  # type: ignore[arg-type]
             )
     except wse.InvalidStatus as exc:
@@ -317,4 +356,5 @@ async def open_websocket(
         connect_ms=connect_ms,
         handshake_ms=(t2 - t1) * 1000 if connect_ms is not None else (t2 - t0) * 1000,
     )
+    assert isinstance(ws, _Connection)
     return WebSocketTransport(ws, handshake)
