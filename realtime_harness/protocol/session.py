@@ -252,17 +252,23 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _get(value: object, key: str) -> object:
+    # ``value[key]`` when value is a JSON object. Mostly None here (a delta has no "error"), and
+    # the ABC's isinstance is the slow test: None and dict are answered before it.
+    if value is None:
+        return None
+    if value.__class__ is dict or isinstance(value, Mapping):
+        return value.get(key)
+    return None
+
+
 def _note_server(notes: _FlightRecorder, t: float, event: Mapping[str, Any]) -> None:
     rid = event.get("response_id")
-    if not isinstance(rid, str):
-        response = event.get("response")
-        rid = response.get("id") if isinstance(response, Mapping) else None
+    if rid.__class__ is not str:
+        rid = _get(event.get("response"), "id")
     iid = event.get("item_id")
-    if not isinstance(iid, str):
-        item = event.get("item")
-        iid = item.get("id") if isinstance(item, Mapping) else None
-    error = event.get("error")
-    code = error.get("code") if isinstance(error, Mapping) else None
+    if iid.__class__ is not str:
+        iid = _get(event.get("item"), "id")
     notes.add(
         t,
         "server",
@@ -270,7 +276,7 @@ def _note_server(notes: _FlightRecorder, t: float, event: Mapping[str, Any]) -> 
         _str(event.get("event_id")),
         _str(rid),
         _str(iid),
-        _str(code),
+        _str(_get(event.get("error"), "code")),
     )
 
 
@@ -465,7 +471,7 @@ class ClientSession:
                 return self._actions([], now)
         else:
             event = frame
-        if not isinstance(event, Mapping):
+        if event.__class__ is not dict and not isinstance(event, Mapping):
             self.validator.bad_line(self._server_frames, "server frame is not a JSON object")
             return self._actions([], now)
         validator = self.validator
