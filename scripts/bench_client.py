@@ -20,7 +20,10 @@ during each window are printed (``gc.callbacks``), and the client CPU per append
   of both directions, flight recorder; no observers), exactly the probe's and the soak's path
   without files; its ``pace_phase`` gives it the raw client's stagger.
 
-Usage: ``python scripts/bench_client.py [--quick] [--rounds 2] [--window 5] [--loop uvloop]``.
+Both sides run on the soak runner's event loop: uvloop when it is installed (``--loop asyncio``
+measures the standard one).
+
+Usage: ``python scripts/bench_client.py [--quick] [--rounds 2] [--window 5] [--loop asyncio]``.
 Figures depend on the machine's other load: run it on a quiet machine and read the ratio, not
 the absolute counts.
 """
@@ -326,9 +329,19 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=500)
     parser.add_argument("--max", type=int, default=4000)
     parser.add_argument(
-        "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop of both"
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop of both (auto: uvloop when installed, as the soak runner chooses)",
     )
     args = parser.parse_args()
+    if args.loop == "auto":
+        try:
+            import uvloop
+
+            args.loop = "uvloop"
+        except ImportError:
+            args.loop = "asyncio"
     window = args.window or (2.0 if args.quick else 5.0)
     steps = 1 if args.quick else 4
     rounds = args.rounds or (1 if args.quick else 2)

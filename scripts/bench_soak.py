@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_client import CHUNK, LIMIT_MS, _p99
 
 from realtime_harness.protocol import catalog as c
+from realtime_harness.soak.runner import CONNECTS_PER_S
 
 TURN_S = 3.0
 DELTAS = 25
@@ -162,7 +163,7 @@ def _rss_kb() -> int:
     return 0
 
 
-async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], float]:
+async def _raw_level(url: str, n: int, window: float, rate: float) -> tuple[list[float], float]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -170,9 +171,13 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
     ready = asyncio.Event()
     connected = [0]
     late: list[float] = []
-    measure = [0.0, 0.0]  # the window: from the end of the warm-up, ``window`` seconds
+    # the window: from the end of the warm-up, ``window`` seconds (unknown until all connected)
+    measure = [float("inf"), float("inf")]
+    t_start = time.monotonic()
 
     async def one(i: int) -> None:
+        # Session i starts at its slot, as the soak runner's start rate spaces its sessions.
+        await asyncio.sleep(max(0.0, t_start + i / rate - time.monotonic()))
         async with connect(url, compression=None, open_timeout=120, max_size=None) as ws:
             await ws.recv()
             await ws.send(orjson.dumps({"type": c.SESSION_UPDATE, "session": {}}).decode())
@@ -194,7 +199,6 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
                 now = time.monotonic()
                 measure[:] = [now + 1.1, now + 1.1 + window]
                 ready.set()
-            await ready.wait()
             phase = i / n  # this session's place in the 100 ms interval, as the soak gives
             k = 0
             while True:
@@ -241,7 +245,9 @@ async def _raw_level(url: str, n: int, window: float) -> tuple[list[float], floa
     return late, cpu[1] - cpu[0]
 
 
-async def _soak_level(url: str, n: int, window: float) -> tuple[list[float], float, int]:
+async def _soak_level(
+    url: str, n: int, window: float, rate: float
+) -> tuple[list[float], float, int]:
     from realtime_harness.probe.options import ProbeOptions
     from realtime_harness.protocol.dialects import Dialect
     from realtime_harness.protocol.stats import HarnessWindow
@@ -265,7 +271,7 @@ async def _soak_level(url: str, n: int, window: float) -> tuple[list[float], flo
             out_dir=Path(tmp) / "soak",
             think_s=0.0,
             harness_window_s=1e9,
-            connects_per_s=1000.0,
+            connects_per_s=rate,
         )
         from realtime_harness.probe.plan import plan_for
         from realtime_harness.protocol.script import AudioTurn
@@ -274,7 +280,7 @@ async def _soak_level(url: str, n: int, window: float) -> tuple[list[float], flo
         plan = plan_for(options.probe.session, target, (turn,) * 100)
         runner = SoakRunner(options, target, plans=[plan])
         task = asyncio.ensure_future(runner.run())
-        # Everyone connected (the start slots take n / 1000 s), then a second of warm-up.
+        # Everyone connected (the start slots take n / rate seconds), then a second of warm-up.
         while runner.figures.active < n and not task.done():  # noqa: ASYNC110 (a figure, no event)
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
@@ -291,17 +297,19 @@ async def _soak_level(url: str, n: int, window: float) -> tuple[list[float], flo
     return late, cpu, rss - rss0
 
 
-def _level_main(kind: str, url: str, n: int, window: float, core: int, conn: Connection) -> None:
+def _level_main(
+    kind: str, url: str, n: int, window: float, rate: float, core: int, conn: Connection
+) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
     from realtime_harness.soak.runner import run_in_loop
 
     try:
         if kind == "raw":
-            late, cpu = run_in_loop(_raw_level(url, n, window))
+            late, cpu = run_in_loop(_raw_level(url, n, window, rate))
             rss = 0
         else:
-            late, cpu, rss = run_in_loop(_soak_level(url, n, window))
+            late, cpu, rss = run_in_loop(_soak_level(url, n, window, rate))
         conn.send((late, cpu, rss))
     except Exception as exc:  # a level that cannot even connect fails
         conn.send(f"{exc.__class__.__name__}: {exc}")
@@ -310,11 +318,11 @@ def _level_main(kind: str, url: str, n: int, window: float, core: int, conn: Con
 STATS: dict[str, dict[int, tuple[float, float, int]]] = {"raw": {}, "soak": {}}
 
 
-def _level(kind: str, url: str, n: int, window: float, core: int) -> bool:
+def _level(kind: str, url: str, n: int, window: float, rate: float, core: int) -> bool:
     parent, child = mp.Pipe()
-    proc = mp.Process(target=_level_main, args=(kind, url, n, window, core, child))
+    proc = mp.Process(target=_level_main, args=(kind, url, n, window, rate, core, child))
     proc.start()
-    got = parent.recv() if parent.poll(window + 120 + n / 50) else "timed out"
+    got = parent.recv() if parent.poll(window + 120 + n / rate) else "timed out"
     proc.join(30)
     if proc.is_alive():
         proc.kill()
@@ -338,10 +346,12 @@ def _level(kind: str, url: str, n: int, window: float, core: int) -> bool:
     return ok
 
 
-def _search(kind: str, url: str, start: int, top: int, window: float, core: int, steps: int) -> int:
+def _search(
+    kind: str, url: str, start: int, top: int, window: float, rate: float, core: int, steps: int
+) -> int:
     good, bad, n = 0, top + 1, start
     while n >= 25:
-        if _level(kind, url, n, window, core):
+        if _level(kind, url, n, window, rate, core):
             good = n
             break
         bad, n = n, n // 2
@@ -349,7 +359,7 @@ def _search(kind: str, url: str, start: int, top: int, window: float, core: int,
         return 0
     n = good * 2
     while n <= top and n < bad:
-        if not _level(kind, url, n, window, core):
+        if not _level(kind, url, n, window, rate, core):
             bad = n
             break
         good, n = n, n * 2
@@ -357,7 +367,7 @@ def _search(kind: str, url: str, start: int, top: int, window: float, core: int,
         if bad > top or bad - good <= max(50, good // 10):
             break
         mid = (good + bad) // 2
-        if _level(kind, url, mid, window, core):
+        if _level(kind, url, mid, window, rate, core):
             good = mid
         else:
             bad = mid
@@ -371,7 +381,16 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=None, help="seconds measured per level")
     parser.add_argument("--start", type=int, default=250)
     parser.add_argument("--max", type=int, default=4000)
+    parser.add_argument(
+        "--connect-rate",
+        type=float,
+        default=CONNECTS_PER_S,
+        help="sessions started per second by both clients (default: the soak's own start rate; "
+        "1000 starts them nearly together, so every session's turn and response falls in the "
+        "same few hundred milliseconds)",
+    )
     args = parser.parse_args()
+    rate = args.connect_rate
     window = args.window or (3.0 if args.quick else 5.0)
     steps = 1 if args.quick else 3
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
@@ -389,11 +408,12 @@ def main() -> None:
     print(
         f"paced 100 ms appends, {TURN_S:g} s turns answered by {DELTAS} audio deltas, p99 send "
         f"lateness <= {LIMIT_MS:g} ms over {window:g} s; server on core {server_core}, clients "
-        f"on core {client_core}, {loop} loop (shared machine: figures are noisy)"
+        f"on core {client_core}, {loop} loop, sessions started {rate:g}/s (shared machine: "
+        "figures are noisy)"
     )
     try:
-        raw = _search("raw", url, args.start, args.max, window, client_core, steps)
-        ours = _search("soak", url, args.start, args.max, window, client_core, steps)
+        raw = _search("raw", url, args.start, args.max, window, rate, client_core, steps)
+        ours = _search("soak", url, args.start, args.max, window, rate, client_core, steps)
     finally:
         parent.send("stop")
         server.join(5)
