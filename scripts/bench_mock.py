@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import multiprocessing as mp
 import os
 import random
@@ -63,11 +64,28 @@ def p99(values: list[float]) -> float:
 # --- servers -------------------------------------------------------------------------------------
 
 
+def _watch_gc() -> list[float]:
+    """Record the duration of every garbage-collector pass from now on (seconds)."""
+    pauses: list[float] = []
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
+    return pauses
+
+
 async def _serve(kind: str, pipe: Connection) -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
     loop = asyncio.get_running_loop()
     lateness: list[float] = []
+    # a collector pass pauses every session: the window's longest is printed beside the p99
+    gc_pauses = _watch_gc()
     if kind == "mock":
         from realtime_harness.mock import Latency, MockServer
 
@@ -117,6 +135,7 @@ async def _serve(kind: str, pipe: Connection) -> None:
         command = await loop.run_in_executor(None, pipe.recv)
         if command == "mark":
             lateness.clear()
+            gc_pauses.clear()
             marked = (time.monotonic(), time.process_time())
         elif command == "report":
             values = list(lateness)
@@ -130,6 +149,8 @@ async def _serve(kind: str, pipe: Connection) -> None:
                     "p50_ms": (statistics.median(values) * 1000) if values else float("nan"),
                     "max_ms": max(values, default=float("nan")) * 1000,
                     "sends": len(values),
+                    "gc_max_ms": max(gc_pauses, default=0.0) * 1000,
+                    "gc_passes": len(gc_pauses),
                 }
             )
         elif command == "stop":
@@ -270,6 +291,7 @@ def _report(kind: str, result: dict[str, Any]) -> None:
         f"  {kind:8s} sessions={result['n']:5d} p99={result['p99_ms']:7.2f} ms "
         f"p50={result.get('p50_ms', float('nan')):6.2f} ms "
         f"max={result.get('max_ms', float('nan')):7.1f} ms "
+        f"gc={result.get('gc_passes', 0):3d} max {result.get('gc_max_ms', float('nan')):4.1f} ms "
         f"sends={result.get('sends', 0):7d} connected={result.get('connected', 0)} "
         f"cpu={result.get('cpu_s', 0) / result.get('window_s', 1):4.0%} "
         f"client cpu={result.get('client_cpu', float('nan')):4.0%} "

@@ -136,15 +136,18 @@ def default_voices() -> tuple[Voice, ...]:
 def tune_gc_for_serving() -> None:
     """Garbage-collector settings for a process whose job is to serve mock sessions (the CLI).
 
-    A full collection walks every live object and pauses every session while it runs: 15-50 ms at
-    800 sessions here, enough to push p99 send lateness past 10 ms (``scripts/bench_mock.py``).
-    Freezing what start-up loaded takes it out of those walks, and a high first threshold stops
-    the many short-lived event dicts from being promoted into the old generation, so full passes
-    become rare. The mock's own objects are freed by reference counting; cycles are still
-    collected, only less often. Process-wide, so the library never calls it on its own.
+    Every pass of the collector pauses every session while it runs, for a time that grows with
+    the number of objects it walks (about 1 µs each on a busy 2-core machine,
+    ``scripts/bench_mock.py``): a pass over 50,000 objects held up every send by 50-90 ms and
+    failed a 10 ms lateness goal on its own. So passes are kept small rather than rare: the
+    youngest generation is collected every 2,000 new objects and the middle one every third
+    time (at most about 6,000 objects, a few milliseconds), while full passes, which walk
+    everything, wait for 10,000 middle ones (hours of serving). Freezing what start-up loaded
+    keeps it out of every pass. The mock's own objects are freed by reference counting; cycles
+    are still collected. Process-wide, so the library never calls it on its own.
     """
     gc.freeze()
-    gc.set_threshold(50_000, 50, 1000)
+    gc.set_threshold(2_000, 2, 10_000)
 
 
 class SessionLike(Protocol):
@@ -876,7 +879,6 @@ class MockServer:
     ) -> None:
         """Perform what the link's callbacks do not: sends that must wait for the client to
         read, raw frames, ledger records, closes, drops and stalls."""
-        loop = asyncio.get_running_loop()
         lateness = link.lateness
         wake = link.wake
         while True:
@@ -884,7 +886,7 @@ class MockServer:
             # else (a raw frame, a ledger record, a close) first flushes what is before it.
             frames: list[bytes] = []
             due: list[float] = []
-            for action in link.take_pending() + session.poll(loop.time()):
+            for action in link.take_pending() + session.poll(link.now()):
                 if isinstance(action, SendEvent):
                     event = action.event
                     frames.append(orjson.dumps(event))
@@ -972,6 +974,7 @@ class _Link:
     """
 
     __slots__ = (
+        "armed_at",
         "closer",
         "error",
         "idle",
@@ -979,6 +982,7 @@ class _Link:
         "lateness",
         "loop",
         "pending",
+        "reached",
         "receiving",
         "record",
         "session",
@@ -1005,6 +1009,9 @@ class _Link:
         self.loop = asyncio.get_running_loop()
         self.wake = asyncio.Event()
         self.timer: asyncio.TimerHandle | None = None
+        #: The deadline ``timer`` was set for (inf: none). Kept here because a loop may round
+        #: it: uvloop's ``TimerHandle.when()`` is the deadline in whole milliseconds.
+        self.armed_at = math.inf
         #: The driving task is waiting for ``wake`` (callbacks may send).
         self.idle = False
         #: Actions a callback polled and left to the task (they go before anything newer).
@@ -1016,6 +1023,9 @@ class _Link:
         self.invalid = 0
         #: Closing a client that broke the bounds.
         self.closer: asyncio.Task[None] | None = None
+        #: The deadline of the last timer that fired: reached, even when the loop's clock says
+        #: it is a moment away (see ``_due``).
+        self.reached = -math.inf
         #: What went wrong handling a client message in the callback.
         self.error: Exception | None = None
 
@@ -1025,7 +1035,7 @@ class _Link:
         session's deadline before it waits, so nothing needs to wake it)."""
         if not self.idle:
             return -math.inf
-        return self.timer.when() if self.timer is not None else math.inf
+        return self.armed_at
 
     def take_pending(self) -> list[Action]:
         """The actions a callback left to the task, in order."""
@@ -1036,13 +1046,27 @@ class _Link:
         """Keep one timer on the session's next deadline, re-armed only when that is earlier:
         creating and cancelling a timer per wake-up fills the loop's heap at high load."""
         deadline = self.session.next_deadline()
-        timer = self.timer
-        if deadline is not None and (timer is None or deadline < timer.when()):
-            if timer is not None:
-                timer.cancel()
+        if deadline is not None and deadline < self.armed_at:
+            if self.timer is not None:
+                self.timer.cancel()
             self.timer = self.loop.call_at(deadline, self._due)
+            self.armed_at = deadline
+
+    def now(self) -> float:
+        """The time to poll the session at: the loop's clock, or the deadline of the timer that
+        has just fired when that is later."""
+        now = self.loop.time()
+        reached = self.reached
+        return reached if reached > now else now
 
     def _due(self) -> None:
+        # A loop may run a timer a little before its deadline by its own clock: uvloop (libuv)
+        # counts timers in whole milliseconds and fires them up to 1 ms early. Polling at the
+        # clock would then find nothing due and re-arm for the same deadline, running the loop
+        # round and round until that millisecond has passed. A fired timer's deadline is
+        # reached.
+        self.reached = self.armed_at
+        self.armed_at = math.inf
         self.timer = None
         if self.idle:
             self.send_due()
@@ -1061,7 +1085,7 @@ class _Link:
         frames: list[bytes] = []
         due: list[float] = []
         validator = self.validator
-        actions = self.session.poll(loop.time())
+        actions = self.session.poll(self.now())
         for index, action in enumerate(actions):
             if not isinstance(action, SendEvent):
                 self.pending = actions[index:]
@@ -1091,6 +1115,7 @@ class _Link:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        self.armed_at = math.inf
 
 
 _APPEND_TYPES = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})

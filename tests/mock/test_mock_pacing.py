@@ -1,0 +1,141 @@
+"""The mock's send path: a fired timer's deadline counts as reached, frames are the library's
+bytes, and the collector's passes stay small.
+
+No real time: the link's loop is replaced by a scripted clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+from realtime_harness.mock.connection import BatchingConnection, text_frame_header
+from realtime_harness.mock.schedule import Action, SendEvent
+from realtime_harness.mock.server import SessionLog, _Link, tune_gc_for_serving
+from realtime_harness.protocol.dialects import Dialect
+
+
+class _Clock:
+    """A loop's ``time`` and ``call_at``, scripted: timers are recorded, never run."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.timers: list[tuple[float, Callable[[], None]]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        self.timers.append((when, callback))
+        return asyncio.TimerHandle(when, callback, (), asyncio.get_running_loop())
+
+
+class _Session:
+    """One event due at ``due``: polled before it, nothing comes out."""
+
+    session_id = "sess_test"
+    dialect = Dialect.GA
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+        self.polled_at: list[float] = []
+
+    def receive(self, event: Any, now: float, *, raw: str = "", audio_bytes: Any = None) -> None:
+        raise AssertionError("not used")
+
+    def poll(self, now: float) -> list[Action]:
+        self.polled_at.append(now)
+        if now < self.due:
+            return []
+        event = {"type": "response.output_audio.delta", "event_id": "event_1", "delta": ""}
+        due, self.due = self.due, math.inf
+        return [SendEvent(event, due)]
+
+    def next_deadline(self) -> float | None:
+        return None if self.due == math.inf else self.due
+
+    @property
+    def backlog(self) -> int:
+        return 0
+
+
+class _Wire(BatchingConnection):
+    """A connection that takes frames without a socket."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def can_write_now(self) -> bool:
+        return True
+
+    def write_texts_now(self, frames: Any) -> None:
+        self.written += frames
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("early_ms", [0.0, 0.4, 0.99])
+async def test_a_timer_that_fires_before_its_deadline_by_the_loop_clock_still_sends(
+    early_ms: float,
+) -> None:
+    """uvloop fires timers up to 1 ms early (libuv counts whole milliseconds): the due events
+    go out from that callback, instead of the link re-arming for the same deadline and spinning
+    the loop until the clock catches up."""
+    due = 100.0
+    session = _Session(due)
+    wire = _Wire()
+    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
+    clock = _Clock(due - early_ms / 1000)
+    link.loop = clock  # type: ignore[assignment]
+    link.idle = True
+    link.arm()
+    [(when, callback)] = clock.timers
+    assert when == due
+    callback()  # the loop runs the timer, its clock still short of the deadline
+    assert len(wire.written) == 1
+    assert session.polled_at == [due]
+    assert clock.timers == [(due, callback)]  # not armed again
+    assert link.lateness == [pytest.approx(-early_ms / 1000)]
+
+
+@pytest.mark.asyncio
+async def test_a_fired_timer_does_not_hold_the_clock_back() -> None:
+    """Once the loop's clock has passed the deadline, polls use the clock."""
+    session = _Session(100.0)
+    link = _Link(_Wire(), session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, None)
+    clock = _Clock(100.5)
+    link.loop = clock  # type: ignore[assignment]
+    link.idle = True
+    link.arm()
+    clock.timers[0][1]()
+    assert link.now() == 100.5
+    clock.now = 101.0
+    assert link.now() == 101.0
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+def test_a_text_frame_is_framed_byte_for_byte_as_the_library_frames_it(size: int) -> None:
+    """write_texts_now frames payloads itself: the same header the library writes for an
+    unmasked, unfragmented text frame of every length class (7, 16 and 64 bits)."""
+    payload = b"x" * size
+    library = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+    assert text_frame_header(size) + payload == library
+
+
+def test_serving_keeps_the_collectors_passes_small() -> None:
+    """The youngest generation is collected every few thousand new objects and the middle one
+    soon after, so no pass walks tens of thousands of objects; full passes stay rare."""
+    before = gc.get_threshold()
+    try:
+        tune_gc_for_serving()
+        young, middle, full = gc.get_threshold()
+        assert young * (middle + 1) <= 10_000
+        assert full >= 1_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
