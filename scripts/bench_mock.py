@@ -25,6 +25,12 @@ each round's capacities and ratio, and the ratio of the best of each (goal: mock
 baseline).
 
     python scripts/bench_mock.py [--start 400] [--max 4000] [--rounds 2] [--measure 4]
+    python scripts/bench_mock.py --rounds 0 --same-level 150   # CPU per session only (~1 min)
+
+``--same-level N`` also runs both servers at the same N sessions, alternating, and prints what a
+session costs each (the steadier figure on a shared host: another job on the server's core fails
+levels by delaying sends, but hardly changes the CPU a session costs). Every level prints the
+garbage collector's passes in its window and the longest (each pass pauses every session).
 """
 
 from __future__ import annotations
@@ -372,6 +378,44 @@ def capacity(
             server.kill()
 
 
+def cost_at_level(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One level of ``n`` sessions on a fresh server process (its CPU per session is the figure)."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=server_main, args=(kind, child, 0))
+    server.start()
+    try:
+        url = parent.recv()
+        result = run_level(kind, url, parent, n, args)
+        _report(kind, result)
+        return result
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+        if server.is_alive():
+            server.kill()
+
+
+def same_level(n: int, args: argparse.Namespace) -> None:
+    """Both servers at the same ``n`` sessions, alternating, ``--same-repeats`` times each: what
+    a session costs each server's CPU, without the fixed costs that weigh more at the lower
+    levels one server passes (the figure of the capacity search compares different levels)."""
+    print(f"same level: {n} sessions each, alternating, {args.same_repeats} times", flush=True)
+    costs: dict[str, list[float]] = {"echo": [], "mock": []}
+    for repeat in range(args.same_repeats):
+        order = ("echo", "mock") if repeat % 2 == 0 else ("mock", "echo")
+        for kind in order:
+            costs[kind].append(cost_at_level(kind, n, args)["cpu_us"])
+    echo_us, mock_us = statistics.median(costs["echo"]), statistics.median(costs["mock"])
+    spread = {k: f"{min(v):.0f}-{max(v):.0f}" for k, v in costs.items()}
+    print(
+        f"server CPU per session at {n} sessions (median of {args.same_repeats}): "
+        f"echo {echo_us:.0f} us/s ({spread['echo']}), mock {mock_us:.0f} us/s "
+        f"({spread['mock']}); cost ratio echo/mock: {echo_us / mock_us:.2f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -387,6 +431,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--budget", type=float, default=240.0, help="stop refining after this many seconds"
+    )
+    parser.add_argument(
+        "--same-level",
+        type=int,
+        default=0,
+        help="also measure both servers' CPU per session at this many sessions (0: off; with "
+        "--rounds 0, only that)",
+    )
+    parser.add_argument(
+        "--same-repeats", type=int, default=3, help="measurements of each server at --same-level"
     )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -425,6 +479,11 @@ def main() -> None:
         if this_round["echo"]:
             ratios.append(this_round["mock"] / this_round["echo"])
             print(f"round {round_no} ratio mock/echo: {ratios[-1]:.2f}", flush=True)
+    if args.rounds <= 0:
+        if args.same_level:
+            same_level(args.same_level, args)
+        print(f"runtime: {time.monotonic() - started:.0f} s")
+        return
     baseline, mock = max(found["echo"]), max(found["mock"])
     ratio = mock / baseline if baseline else float("nan")
     print(f"baseline capacity (best of {args.rounds}): {baseline} sessions {found['echo']}")
@@ -440,6 +499,8 @@ def main() -> None:
             f"server CPU per session (median of passing levels): echo {echo_us:.0f} us/s, "
             f"mock {mock_us:.0f} us/s; cost ratio echo/mock: {echo_us / mock_us:.2f}"
         )
+    if args.same_level:
+        same_level(args.same_level, args)
     print(f"runtime: {time.monotonic() - started:.0f} s")
 
 

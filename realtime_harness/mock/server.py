@@ -807,7 +807,7 @@ class MockServer:
         session = link.session
         record = link.record
         validator = link.validator
-        now = link.loop.time()
+        now = link.now()
         event: dict[str, Any] | None = None
         raw = ""
         try:
@@ -843,7 +843,10 @@ class MockServer:
         if link.invalid <= _INVALID_LOGGED:
             self._log_received(record, logged)
         if validator is not None and checked is not None:
-            validator.client_event(checked)
+            if audio_bytes is not None:
+                validator.checked_append(checked, audio_bytes)
+            else:
+                validator.client_event(checked)
         session.receive(event, now, raw=raw, audio_bytes=audio_bytes)
         if link.invalid > MAX_INVALID_FRAMES:
             return "too many invalid client events"

@@ -170,15 +170,19 @@ class SessionBehaviour:
             self._error(now, "invalid_event", f"Invalid JSON in client event: {raw[:60]!r}.")
             return
         etype = event.get("type")
-        client_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+        if isinstance(etype, str) and etype in _APPENDS:
+            # the hot path (the caller may already have checked the base64): the client's
+            # event id is only looked up for an error
+            try:
+                self._append(event, now, audio_bytes)
+            except Rejected as exc:
+                self._error(now, exc.code, exc.message, exc.param, _client_id(event))
+            return
+        client_id = _client_id(event)
         if not isinstance(etype, str):
             self._error(now, "invalid_event", "The 'type' field is missing.", None, client_id)
             return
         try:
-            if etype in _APPENDS:
-                # the hot path, and the caller may already have checked the base64
-                self._append(event, now, audio_bytes)
-                return
             handler = _HANDLERS.get(etype)
             if handler is not None:
                 handler(self, event, now, client_id)
@@ -538,6 +542,13 @@ class SessionBehaviour:
 
 
 _APPENDS = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
+
+
+def _client_id(event: Mapping[str, Any]) -> str | None:
+    """The client's ``event_id``, echoed in an error about its event (when it is a string)."""
+    client_id = event.get("event_id")
+    return client_id if isinstance(client_id, str) else None
+
 
 #: Every other client event type the session handles, and its handler (appends: ``_append``).
 _HANDLERS: dict[str, Handler] = {

@@ -1,7 +1,7 @@
 """The mock's send path: a fired timer's deadline counts as reached, frames are the library's
-bytes, and the collector's passes stay small.
+bytes, the collector's passes stay small, and the mock serves on uvloop's loop too.
 
-No real time: the link's loop is replaced by a scripted clock.
+No real time in the timer tests: the link's loop is replaced by a scripted clock.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mock_testkit import FAST, SHORT, Client, appends, manual_update, open_client, silence
 from websockets.frames import Frame, Opcode
 
+from realtime_harness.mock import Latency, MockServer
 from realtime_harness.mock.connection import BatchingConnection, text_frame_header
 from realtime_harness.mock.schedule import Action, SendEvent
 from realtime_harness.mock.server import SessionLog, _Link, tune_gc_for_serving
@@ -139,3 +141,33 @@ def test_serving_keeps_the_collectors_passes_small() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("latency", [FAST, Latency(response_s=0.0, first_delta_s=0.0, speed=8.0)])
+def test_the_mock_serves_a_turn_on_uvloops_loop(latency: Latency) -> None:
+    """The soak runner and the load generator run on uvloop when it is installed, and an
+    embedded mock with them: its timers (a plain handle for a deadline already past, no
+    ``when()``) serve a whole turn, paced or not."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def turn() -> list[str]:
+        async with (
+            MockServer(latency=latency, voices=SHORT) as mock,
+            open_client(mock.url) as ws,
+        ):
+            client = Client(ws)
+            await client.until("session.created")
+            await client.send(manual_update(Dialect.GA))
+            await client.until("session.updated")
+            await client.send(*appends(silence(300)), {"type": "input_audio_buffer.commit"})
+            await client.send({"type": "response.create"})
+            await client.until("response.done")
+        mock.check()
+        [log] = mock.sessions
+        assert log.client_violations == []
+        return [e["type"] for e in client.events]
+
+    types = uvloop.run(turn())
+    assert types[0] == "session.created"
+    assert "response.output_audio.delta" in types
+    assert types[-1] == "response.done"
