@@ -138,7 +138,7 @@ def tune_gc_for_serving() -> None:
 
     Every pass of the collector pauses every session while it runs, for a time that grows with
     the number of objects it walks (about 1 µs each on a busy 2-core machine,
-    ``scripts/bench_mock.py``): a pass over 50,000 objects held up every send by 50-90 ms and
+    ``scripts/bench_mock.py``): a pass over 50,000 objects held up every send by 40-90 ms and
     failed a 10 ms lateness goal on its own. So passes are kept small rather than rare: the
     youngest generation is collected every 2,000 new objects and the middle one every third
     time (at most about 6,000 objects, a few milliseconds), while full passes, which walk

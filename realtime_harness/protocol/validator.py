@@ -847,7 +847,7 @@ class Validator:
             and (self._session_updated or not self._vad_off_requested)
             and size <= MAX_APPEND_BYTES
             and not (size % 2 and self._input_bytes_per_ms == BYTES_PER_MS)
-            and event.get("type") in _APPEND_TYPES
+            and _is_append(event.get("type"))
         ):
             self.events += 1
             self._buffer_ms += size / self._input_bytes_per_ms
@@ -1032,6 +1032,10 @@ _CLIENT: Final[dict[str, _ClientHandler]] = {
 _APPEND_TYPES: Final[frozenset[str]] = frozenset(
     name for name, role in R.CLIENT_ROLES.items() if role is ClientRole.APPEND
 )
+
+
+def _is_append(etype: object) -> bool:
+    return isinstance(etype, str) and etype in _APPEND_TYPES
 
 
 def validate_events(events: Iterable[Mapping[str, Any]], dialect: Dialect | None = None) -> Report:
