@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import random
@@ -43,7 +44,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_client import CHUNK, LIMIT_MS, _p99
+from bench_client import CHUNK, LIMIT_MS, GcWatch, _p99
 
 from realtime_harness.protocol import catalog as c
 from realtime_harness.soak.runner import CONNECTS_PER_S
@@ -237,9 +238,11 @@ async def _raw_level(url: str, n: int, window: float, rate: float) -> tuple[list
         # The same window as the soak's: from the end of the warm-up, for ``window`` seconds.
         await ready.wait()
         await asyncio.sleep(1.1)
+        WATCH.start()
         cpu.append(time.process_time())
         await asyncio.sleep(window)
         cpu.append(time.process_time())
+        WATCH.active = False
 
     await asyncio.gather(window_cpu(), *(one(i) for i in range(n)))
     return late, cpu[1] - cpu[0]
@@ -285,10 +288,12 @@ async def _soak_level(
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
         runner.window = HarnessWindow()
+        WATCH.start()
         cpu0 = time.process_time()
         rss = _rss_kb()
         await asyncio.sleep(window)
         cpu = time.process_time() - cpu0
+        WATCH.active = False
         counts = runner.window._counts["send_lateness"]
         late = [us / 1000 for us, k in counts.items() for _ in range(k)]
         runner.stop()
@@ -304,17 +309,21 @@ def _level_main(
         os.sched_setaffinity(0, {core})
     from realtime_harness.soak.runner import run_in_loop
 
+    gc.callbacks.append(WATCH)
+
     try:
         if kind == "raw":
             late, cpu = run_in_loop(_raw_level(url, n, window, rate))
             rss = 0
         else:
             late, cpu, rss = run_in_loop(_soak_level(url, n, window, rate))
-        conn.send((late, cpu, rss))
+        conn.send((late, cpu, rss, WATCH.pauses))
     except Exception as exc:  # a level that cannot even connect fails
         conn.send(f"{exc.__class__.__name__}: {exc}")
 
 
+#: The garbage collections inside the measured window of this (level) process.
+WATCH = GcWatch()
 STATS: dict[str, dict[int, tuple[float, float, int]]] = {"raw": {}, "soak": {}}
 
 
@@ -329,7 +338,8 @@ def _level(kind: str, url: str, n: int, window: float, rate: float, core: int) -
     if isinstance(got, str):
         print(f"  {kind:4} n={n:5}: failed ({got})")
         return False
-    late, cpu, rss = got
+    late, cpu, rss, pauses = got
+    worst = max((ms for _, ms in pauses), default=0.0)
     p99 = _p99(late)
     expected = n * window * 10
     # The soak notes one lateness per wake-up: a late wake-up that sends several due chunks
@@ -339,7 +349,7 @@ def _level(kind: str, url: str, n: int, window: float, rate: float, core: int) -
     STATS[kind][n] = (p99, cpu_per, rss)
     print(
         f"  {kind:4} n={n:5}: p99 send lateness {p99:8.2f} ms, sends {len(late)}/{expected:.0f}, "
-        f"CPU {cpu_per:.2f} ms per session-second"
+        f"CPU {cpu_per:.2f} ms per session-second, gc pauses {len(pauses)} (worst {worst:.1f} ms)"
         + (f", RSS +{rss / 1024:.0f} MiB" if rss else "")
         + ("  ok" if ok else "  FAIL")
     )
