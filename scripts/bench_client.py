@@ -212,7 +212,7 @@ def _session(url: str, ticks: int) -> Callable[[int, Window], Awaitable[Sends]]:
         # The server answers nothing after the stream: the session ends right after it.
         timeouts=PhaseTimeouts(60.0, 60.0, 0.05, 0.05, 0.05, 0.0),
     )
-    options = WebSocketOptions(open_timeout=60)
+    options = WebSocketOptions(open_timeout=60, library=LIBRARY[0])
 
     async def one(i: int, window: Window) -> Sends:
         context = SessionContext(url=url, dialect=Dialect.GA, started_at="")
@@ -246,6 +246,10 @@ def _p99(values: list[float]) -> float:
 
 
 CPU: dict[str, list[float]] = {"raw": [], "session": []}
+
+
+#: The session path's WebSocket library (``--ws-library``); the raw client always uses websockets.
+LIBRARY = ["auto"]
 
 
 def _level(kind: str, url: str, n: int, window: float, watch: GcWatch) -> tuple[bool, float, float]:
@@ -334,7 +338,14 @@ def main() -> None:
         default="auto",
         help="event loop of both (auto: uvloop when installed, as the soak runner chooses)",
     )
+    parser.add_argument(
+        "--ws-library",
+        choices=("auto", "websockets", "picows"),
+        default="auto",
+        help="the session path's WebSocket library (default: the soak's, picows when installed)",
+    )
     args = parser.parse_args()
+    LIBRARY[0] = args.ws_library
     if args.loop == "auto":
         try:
             import uvloop
@@ -363,7 +374,8 @@ def main() -> None:
     _session(url, 1)  # import the package now, not inside the first measured level
     print(
         f"paced 100 ms appends, p99 send lateness <= {LIMIT_MS:g} ms, window {window:g} s, "
-        f"{args.loop} loop; server on core {server_core}, clients on core {client_core}; "
+        f"{args.loop} loop, session WebSocket library {args.ws_library}; server on core "
+        f"{server_core}, clients on core {client_core}; "
         f"{rounds} alternating round(s) (shared machine: figures are noisy)"
     )
     found: dict[str, list[tuple[int, float]]] = {"raw": [], "session": []}

@@ -249,7 +249,7 @@ async def _raw_level(url: str, n: int, window: float, rate: float) -> tuple[list
 
 
 async def _soak_level(
-    url: str, n: int, window: float, rate: float
+    url: str, n: int, window: float, rate: float, library: str
 ) -> tuple[list[float], float, int]:
     from realtime_harness.probe.options import ProbeOptions
     from realtime_harness.protocol.dialects import Dialect
@@ -269,6 +269,7 @@ async def _soak_level(
                 timeout=30.0,
                 rng=random.Random(1),
                 turns=1,
+                ws_library=library,
             ),
             shape=LoadShape.constant("concurrency", n, 3600.0),
             out_dir=Path(tmp) / "soak",
@@ -303,7 +304,14 @@ async def _soak_level(
 
 
 def _level_main(
-    kind: str, url: str, n: int, window: float, rate: float, core: int, conn: Connection
+    kind: str,
+    url: str,
+    n: int,
+    window: float,
+    rate: float,
+    library: str,
+    core: int,
+    conn: Connection,
 ) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
@@ -316,7 +324,7 @@ def _level_main(
             late, cpu = run_in_loop(_raw_level(url, n, window, rate))
             rss = 0
         else:
-            late, cpu, rss = run_in_loop(_soak_level(url, n, window, rate))
+            late, cpu, rss = run_in_loop(_soak_level(url, n, window, rate, library))
         conn.send((late, cpu, rss, WATCH.pauses))
     except Exception as exc:  # a level that cannot even connect fails
         conn.send(f"{exc.__class__.__name__}: {exc}")
@@ -327,9 +335,11 @@ WATCH = GcWatch()
 STATS: dict[str, dict[int, tuple[float, float, int]]] = {"raw": {}, "soak": {}}
 
 
-def _level(kind: str, url: str, n: int, window: float, rate: float, core: int) -> bool:
+def _level(
+    kind: str, url: str, n: int, window: float, rate: float, library: str, core: int
+) -> bool:
     parent, child = mp.Pipe()
-    proc = mp.Process(target=_level_main, args=(kind, url, n, window, rate, core, child))
+    proc = mp.Process(target=_level_main, args=(kind, url, n, window, rate, library, core, child))
     proc.start()
     got = parent.recv() if parent.poll(window + 120 + n / rate) else "timed out"
     proc.join(30)
@@ -357,11 +367,19 @@ def _level(kind: str, url: str, n: int, window: float, rate: float, core: int) -
 
 
 def _search(
-    kind: str, url: str, start: int, top: int, window: float, rate: float, core: int, steps: int
+    kind: str,
+    url: str,
+    start: int,
+    top: int,
+    window: float,
+    rate: float,
+    library: str,
+    core: int,
+    steps: int,
 ) -> int:
     good, bad, n = 0, top + 1, start
     while n >= 25:
-        if _level(kind, url, n, window, rate, core):
+        if _level(kind, url, n, window, rate, library, core):
             good = n
             break
         bad, n = n, n // 2
@@ -369,7 +387,7 @@ def _search(
         return 0
     n = good * 2
     while n <= top and n < bad:
-        if not _level(kind, url, n, window, rate, core):
+        if not _level(kind, url, n, window, rate, library, core):
             bad = n
             break
         good, n = n, n * 2
@@ -377,11 +395,19 @@ def _search(
         if bad > top or bad - good <= max(50, good // 10):
             break
         mid = (good + bad) // 2
-        if _level(kind, url, mid, window, rate, core):
+        if _level(kind, url, mid, window, rate, library, core):
             good = mid
         else:
             bad = mid
     return good
+
+
+def _resolved(library: str) -> str:
+    try:
+        import picows  # noqa: F401
+    except ImportError:
+        return "websockets"
+    return "picows"
 
 
 def main() -> None:
@@ -399,8 +425,16 @@ def main() -> None:
         "1000 starts them nearly together, so every session's turn and response falls in the "
         "same few hundred milliseconds)",
     )
+    parser.add_argument(
+        "--ws-library",
+        choices=("auto", "websockets", "picows"),
+        default="auto",
+        help="the soak's WebSocket library (default: the soak command's, picows when installed); "
+        "the raw client always uses websockets",
+    )
     args = parser.parse_args()
     rate = args.connect_rate
+    lib = args.ws_library
     window = args.window or (3.0 if args.quick else 5.0)
     steps = 1 if args.quick else 3
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
@@ -418,12 +452,13 @@ def main() -> None:
     print(
         f"paced 100 ms appends, {TURN_S:g} s turns answered by {DELTAS} audio deltas, p99 send "
         f"lateness <= {LIMIT_MS:g} ms over {window:g} s; server on core {server_core}, clients "
-        f"on core {client_core}, {loop} loop, sessions started {rate:g}/s (shared machine: "
-        "figures are noisy)"
+        f"on core {client_core}, {loop} loop, sessions started {rate:g}/s, soak WebSocket "
+        f"library {lib}{' (' + _resolved(lib) + ')' if lib == 'auto' else ''} (shared "
+        "machine: figures are noisy)"
     )
     try:
-        raw = _search("raw", url, args.start, args.max, window, rate, client_core, steps)
-        ours = _search("soak", url, args.start, args.max, window, rate, client_core, steps)
+        raw = _search("raw", url, args.start, args.max, window, rate, lib, client_core, steps)
+        ours = _search("soak", url, args.start, args.max, window, rate, lib, client_core, steps)
     finally:
         parent.send("stop")
         server.join(5)

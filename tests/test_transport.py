@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -12,7 +13,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
+from realtime_harness.exceptions import (
+    ConfigError,
+    ConnectError,
+    ConnectionClosed,
+    HandshakeRejected,
+)
 from realtime_harness.transport import (
     FakeClock,
     MemoryTransport,
@@ -129,18 +135,39 @@ async def server() -> AsyncIterator[Server]:
         yield srv
 
 
+try:
+    import picows  # noqa: F401
+
+    ENGINES = ["websockets", "picows"]
+except ImportError:  # the speed extra is not installed: CI installs it, so both run there
+    ENGINES = ["websockets"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each real-socket test runs on both WebSocket engines."""
+    return str(request.param)
+
+
+def _opts(engine: str, **options: Any) -> WebSocketOptions:
+    return WebSocketOptions(library=engine, **options)
+
+
 def _url(srv: Server, path: str = "/v1/realtime") -> str:
     port = next(iter(srv.sockets)).getsockname()[1]
     return f"ws://127.0.0.1:{port}{path}"
 
 
 @pytest.mark.asyncio
-async def test_websocket_records_handshake_headers_and_sends_ours(server: Server) -> None:
+async def test_websocket_records_handshake_headers_and_sends_ours(
+    server: Server, engine: str
+) -> None:
     """Status 101, every response header, our request id header, connect/handshake times."""
     transport = await open_websocket(
         _url(server),
         {"api-key": "k" * 20, "x-ms-client-request-id": "rid-9"},
         client_request_id="rid-9",
+        options=_opts(engine),
     )
     try:
         hs = transport.handshake
@@ -170,9 +197,9 @@ async def test_websocket_compression_is_an_explicit_option(server: Server) -> No
 
 
 @pytest.mark.asyncio
-async def test_websocket_accepts_frames_over_one_mebibyte(server: Server) -> None:
+async def test_websocket_accepts_frames_over_one_mebibyte(server: Server, engine: str) -> None:
     """A 3 MiB server frame (seen in the wild) is received, not refused as too big."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     try:
         await transport.send("big")
         assert len(await transport.recv(5)) == 3 * 1024 * 1024
@@ -181,9 +208,11 @@ async def test_websocket_accepts_frames_over_one_mebibyte(server: Server) -> Non
 
 
 @pytest.mark.asyncio
-async def test_websocket_frame_above_max_size_is_reported_as_1009(server: Server) -> None:
+async def test_websocket_frame_above_max_size_is_reported_as_1009(
+    server: Server, engine: str
+) -> None:
     """A frame above the 16 MiB limit closes with 1009, not an anonymous drop."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     await transport.send("huge")
     with pytest.raises(ConnectionClosed) as info:
         await transport.recv(5)
@@ -191,9 +220,11 @@ async def test_websocket_frame_above_max_size_is_reported_as_1009(server: Server
 
 
 @pytest.mark.asyncio
-async def test_websocket_recv_timeout_leaves_the_connection_usable(server: Server) -> None:
+async def test_websocket_recv_timeout_leaves_the_connection_usable(
+    server: Server, engine: str
+) -> None:
     """A recv timeout raises TimeoutError and the next recv still works."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     try:
         with pytest.raises(TimeoutError):
             await transport.recv(0.01)
@@ -204,9 +235,9 @@ async def test_websocket_recv_timeout_leaves_the_connection_usable(server: Serve
 
 
 @pytest.mark.asyncio
-async def test_websocket_fragmented_message_arrives_whole(server: Server) -> None:
+async def test_websocket_fragmented_message_arrives_whole(server: Server, engine: str) -> None:
     """A message the server sends in fragments is received as one text."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     try:
         await transport.send("fragments")
         assert await transport.recv(2) == "one two three"
@@ -217,10 +248,12 @@ async def test_websocket_fragmented_message_arrives_whole(server: Server) -> Non
 
 
 @pytest.mark.asyncio
-async def test_websocket_frames_before_a_close_are_received_before_it(server: Server) -> None:
+async def test_websocket_frames_before_a_close_are_received_before_it(
+    server: Server, engine: str
+) -> None:
     """Every frame the server sent before closing is received, in order, then the close; the
     close is reported again to any later recv."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     await transport.send("three then close")
     await asyncio.sleep(0.2)  # the close has arrived behind the frames
     assert [await transport.recv(2) for _ in range(3)] == ["frame 0", "frame 1", "frame 2"]
@@ -250,7 +283,7 @@ async def test_websocket_receives_without_a_task_of_its_own(server: Server) -> N
 
 
 @pytest.mark.asyncio
-async def test_websocket_send_waits_while_the_server_does_not_read() -> None:
+async def test_websocket_send_waits_while_the_server_does_not_read(engine: str) -> None:
     """A server that stops reading makes send wait (the library's flow control) instead of
     buffering without bound in the client, and close gives up on it within its bound."""
 
@@ -258,7 +291,7 @@ async def test_websocket_send_waits_while_the_server_does_not_read() -> None:
         await connection.wait_closed()  # its one-frame queue fills, then TCP's buffers
 
     async with serve(never_reads, "127.0.0.1", 0, max_queue=1, close_timeout=0.1) as srv:
-        transport = await open_websocket(_url(srv), {}, options=WebSocketOptions(close_timeout=0.2))
+        transport = await open_websocket(_url(srv), {}, options=_opts(engine, close_timeout=0.2))
         chunk = "x" * (1024 * 1024)
 
         async def flood() -> None:
@@ -267,7 +300,9 @@ async def test_websocket_send_waits_while_the_server_does_not_read() -> None:
 
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(flood(), 1.0)
-        buffered = transport._ws.transport.get_write_buffer_size()
+        ws: Any = transport._ws  # type: ignore[attr-defined]
+        socket_transport = getattr(ws, "underlying_transport", None) or ws.transport
+        buffered = socket_transport.get_write_buffer_size()
         assert buffered <= 2 * len(chunk)
         # and closing does not wait on that server for ever: within twice the close timeout
         async with asyncio.timeout(1.0):
@@ -275,9 +310,9 @@ async def test_websocket_send_waits_while_the_server_does_not_read() -> None:
 
 
 @pytest.mark.asyncio
-async def test_websocket_server_close_carries_code_and_reason(server: Server) -> None:
+async def test_websocket_server_close_carries_code_and_reason(server: Server, engine: str) -> None:
     """A server close frame becomes ConnectionClosed with its code and reason."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     await transport.send("close4000")
     with pytest.raises(ConnectionClosed) as info:
         await transport.recv(2)
@@ -287,9 +322,9 @@ async def test_websocket_server_close_carries_code_and_reason(server: Server) ->
 
 
 @pytest.mark.asyncio
-async def test_websocket_abrupt_drop_is_1006(server: Server) -> None:
+async def test_websocket_abrupt_drop_is_1006(server: Server, engine: str) -> None:
     """A TCP drop with no close frame is reported as 1006."""
-    transport = await open_websocket(_url(server), {})
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
     await transport.send("drop")
     with pytest.raises(ConnectionClosed) as info:
         await transport.recv(2)
@@ -297,10 +332,14 @@ async def test_websocket_abrupt_drop_is_1006(server: Server) -> None:
 
 
 @pytest.mark.asyncio
-async def test_websocket_rejected_handshake_keeps_status_headers_and_body(server: Server) -> None:
+async def test_websocket_rejected_handshake_keeps_status_headers_and_body(
+    server: Server, engine: str
+) -> None:
     """HTTP 429 becomes HandshakeRejected with retry-after and apim-request-id."""
     with pytest.raises(HandshakeRejected) as info:
-        await open_websocket(_url(server, "/throttled?api-key=abcdefghijkl"), {})
+        await open_websocket(
+            _url(server, "/throttled?api-key=abcdefghijkl"), {}, options=_opts(engine)
+        )
     exc = info.value
     assert exc.status == 429
     assert exc.headers["retry-after"] == "3"
@@ -310,28 +349,32 @@ async def test_websocket_rejected_handshake_keeps_status_headers_and_body(server
 
 
 @pytest.mark.asyncio
-async def test_websocket_redirect_is_a_rejected_handshake_not_followed(server: Server) -> None:
+async def test_websocket_redirect_is_a_rejected_handshake_not_followed(
+    server: Server, engine: str
+) -> None:
     """A 3xx answer to the upgrade is reported with its status and Location, never followed
     (the credentials stay with the address they were meant for)."""
     with pytest.raises(HandshakeRejected) as info:
-        await open_websocket(_url(server, "/moved"), {"api-key": "k"})
+        await open_websocket(_url(server, "/moved"), {"api-key": "k"}, options=_opts(engine))
     assert info.value.status == 302
     assert info.value.headers["Location"] == "/v1/realtime"
     assert len(received_headers) == 1
 
 
 @pytest.mark.asyncio
-async def test_refused_connection_is_a_connect_error_with_one_clear_line() -> None:
+async def test_refused_connection_is_a_connect_error_with_one_clear_line(engine: str) -> None:
     """Nothing listening → ConnectError naming the host and port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ConnectError, match="refused"):
-        await open_websocket(f"ws://127.0.0.1:{port}/v1/realtime", {})
+        await open_websocket(f"ws://127.0.0.1:{port}/v1/realtime", {}, options=_opts(engine))
 
 
 @pytest.mark.asyncio
-async def test_unresolvable_host_is_a_connect_error(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unresolvable_host_is_a_connect_error(
+    monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
     """A DNS failure says which host could not be resolved."""
 
     async def no_dns(*args: object, **kwargs: object) -> object:
@@ -339,11 +382,11 @@ async def test_unresolvable_host_is_a_connect_error(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", no_dns)
     with pytest.raises(ConnectError, match=r"cannot resolve host 'nowhere\.invalid'"):
-        await open_websocket("wss://nowhere.invalid/v1/realtime", {})
+        await open_websocket("wss://nowhere.invalid/v1/realtime", {}, options=_opts(engine))
 
 
 @pytest.mark.asyncio
-async def test_connect_timeout_is_a_connect_error(server: Server) -> None:
+async def test_connect_timeout_is_a_connect_error(server: Server, engine: str) -> None:
     """An open that takes longer than open_timeout fails with a timeout message."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -352,15 +395,47 @@ async def test_connect_timeout_is_a_connect_error(server: Server) -> None:
         port = listener.getsockname()[1]
         with pytest.raises(ConnectError, match="timeout"):
             await open_websocket(
-                f"ws://127.0.0.1:{port}/", {}, options=WebSocketOptions(open_timeout=0.2)
+                f"ws://127.0.0.1:{port}/", {}, options=_opts(engine, open_timeout=0.2)
             )
     finally:
         listener.close()
 
 
 @pytest.mark.asyncio
-async def test_tls_failure_is_a_connect_error_naming_tls(server: Server) -> None:
+async def test_tls_failure_is_a_connect_error_naming_tls(server: Server, engine: str) -> None:
     """wss:// to a plain server fails with one line about TLS."""
     url = _url(server).replace("ws://", "wss://")
     with pytest.raises(ConnectError, match="TLS"):
-        await open_websocket(url, {})
+        await open_websocket(url, {}, options=_opts(engine))
+
+
+@pytest.mark.asyncio
+async def test_library_auto_takes_websockets_when_compression_is_asked(server: Server) -> None:
+    """picows has no permessage-deflate here: "auto" falls back to websockets for it, and asking
+    for picows with compression is a one-line configuration error naming the fix."""
+    transport = await open_websocket(
+        _url(server), {}, options=WebSocketOptions(library="auto", compression=True)
+    )
+    try:
+        assert type(transport).__name__ == "WebSocketTransport"
+        assert "permessage-deflate" in received_headers[-1].get("Sec-WebSocket-Extensions", "")
+    finally:
+        await transport.close()
+    if "picows" in ENGINES:
+        with pytest.raises(ConfigError, match="choose websockets"):
+            await open_websocket(
+                _url(server), {}, options=WebSocketOptions(library="picows", compression=True)
+            )
+
+
+@pytest.mark.skipif("picows" not in ENGINES, reason="picows (the speed extra) is not installed")
+@pytest.mark.asyncio
+async def test_library_auto_takes_picows_when_installed(server: Server) -> None:
+    """With the speed extra installed, "auto" (the soak's default) connects with picows."""
+    transport = await open_websocket(_url(server), {}, options=WebSocketOptions(library="auto"))
+    try:
+        assert type(transport).__name__ == "PicowsTransport"
+        await transport.send("hello")
+        assert await transport.recv(2) == "echo hello"
+    finally:
+        await transport.close()

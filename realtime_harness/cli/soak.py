@@ -56,6 +56,14 @@ class Engine(enum.StrEnum):
     RAY = "ray"
 
 
+class WsLibrary(enum.StrEnum):
+    """The WebSocket library of each session (docs/soak.md)."""
+
+    AUTO = "auto"
+    WEBSOCKETS = "websockets"
+    PICOWS = "picows"
+
+
 @app.command()
 def soak(
     url: UrlOption = None,
@@ -111,6 +119,13 @@ def soak(
         typer.Option(min=0.0, help="Audio pacing: 1 real time (default), 0 as fast as possible."),
     ] = 1.0,
     compression: CompressionOption = False,
+    ws_library: Annotated[
+        WsLibrary,
+        typer.Option(
+            help="WebSocket library: auto (picows when installed, from the speed extra, and no "
+            "proxy or compression is needed), websockets or picows."
+        ),
+    ] = WsLibrary.AUTO,
     fail_if: Annotated[
         list[str] | None,
         typer.Option(help="Fail (exit 1) when this holds, e.g. 'failure_rate>0.01'."),
@@ -188,6 +203,7 @@ def soak(
             max_session_time=recycle_s + timeout,
             speed=speed,
             compression=compression,
+            ws_library=ws_library.value,
             mock_dialect=dialect or Dialect.GA,
             mock_faults=tuple(mock_fault or ()),
             mock_speed=mock_speed,
@@ -208,6 +224,7 @@ def soak(
             "speed": speed,
             "timeout": timeout,
             "compression": compression,
+            "ws_library": ws_library.value,
             "workers": shards,
             "engine": engine.value,
             "mock_faults": list(mock_fault or ()),

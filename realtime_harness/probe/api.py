@@ -50,6 +50,7 @@ def _default_connect(options: ProbeOptions) -> TransportFactory:
         open_timeout=options.timeout,
         compression=options.compression,
         max_size=options.max_size,
+        library=options.ws_library,
     )
 
     async def connect(target: Target, client_request_id: str) -> Transport:

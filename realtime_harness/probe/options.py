@@ -48,6 +48,7 @@ class ConnectionOptions:
     target: Target | None = None
     compression: bool = False
     max_size: int | None = DEFAULT_MAX_SIZE
+    ws_library: str = "websockets"
     connect: TransportFactory | None = None
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
@@ -135,6 +136,8 @@ class ProbeOptions:
     failures_log: Path | None = None
     compression: bool = False
     max_size: int | None = DEFAULT_MAX_SIZE
+    #: The WebSocket library: "websockets", "picows" or "auto" (see ``WebSocketOptions``).
+    ws_library: str = "websockets"
     mock_dialect: Dialect = Dialect.GA
     mock_faults: tuple[str, ...] = ()
     mock_speed: float = 4.0

@@ -66,6 +66,7 @@ _PLAIN = (
     "speed",
     "compression",
     "max_size",
+    "ws_library",
     "mock_faults",
     "mock_speed",
     "max_response_time",

@@ -37,9 +37,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import DATA_OPCODES
 from websockets.protocol import Event, State
 
-from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
+from realtime_harness.exceptions import (
+    ConfigError,
+    ConnectError,
+    ConnectionClosed,
+    HandshakeRejected,
+)
 from realtime_harness.redact import redact_headers, redact_text, redact_url
-from realtime_harness.transport.base import HandshakeInfo
+from realtime_harness.transport.base import HandshakeInfo, Transport
 
 __all__ = ["DEFAULT_MAX_SIZE", "WebSocketOptions", "WebSocketTransport", "open_websocket"]
 
@@ -61,6 +66,10 @@ class WebSocketOptions:
     close_timeout: float = 2.0
     user_agent: str = "realtime-harness"
     ssl_context: ssl.SSLContext | None = None
+    #: "websockets", "picows" (the optional extra; see ``transport/fast.py``) or "auto": picows
+    #: when it is installed and the connection needs nothing only websockets does (a proxy,
+    #: compression).
+    library: str = "websockets"
 
 
 class _connect(connect):
@@ -80,6 +89,25 @@ def _proxied(url: str) -> bool:
     return bool(proxies.get(key) or proxies.get("all")) and not urllib.request.proxy_bypass(
         parts.hostname or ""
     )
+
+
+def _use_picows(opts: WebSocketOptions, proxied: bool) -> bool:
+    if opts.library == "websockets" or (opts.library == "auto" and (proxied or opts.compression)):
+        return False
+    try:
+        import picows  # noqa: F401
+    except ImportError:
+        if opts.library == "auto":
+            return False
+        raise ConfigError(
+            "the picows WebSocket library is not installed; install it with "
+            "pip install 'realtime-harness[speed]' or choose websockets"
+        ) from None
+    if proxied or opts.compression:
+        raise ConfigError(
+            "picows is used here without a proxy or compression; choose websockets for them"
+        )
+    return True
 
 
 def _header_items(headers: object) -> list[tuple[str, str]]:
@@ -267,7 +295,7 @@ async def open_websocket(
     options: WebSocketOptions | None = None,
     client_request_id: str | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> WebSocketTransport:
+) -> Transport:
     """Connect and upgrade; raise ``ConnectError`` or ``HandshakeRejected`` with a clean message.
 
     Messages name the redacted URL and never contain header values.
@@ -280,10 +308,35 @@ async def open_websocket(
     port = parts.port or (443 if secure else 80)
     t0 = clock()
     connect_ms: float | None = None
+    proxied = _proxied(url)
+    fast = _use_picows(opts, proxied)
     try:
         async with asyncio.timeout(opts.open_timeout):
             kwargs: dict[str, object] = {}
-            if not _proxied(url):
+            if fast:
+                from realtime_harness.transport.fast import PicowsTransport, upgrade
+
+                sock = await _tcp_connect(host, port)
+                connect_ms = (clock() - t0) * 1000
+                t1 = clock()
+                picows, listener, status, items = await upgrade(
+                    url,
+                    headers,
+                    sock,
+                    ssl_context=opts.ssl_context,
+                    max_size=opts.max_size,
+                    ping_interval=opts.ping_interval,
+                    open_timeout=opts.open_timeout,
+                )
+                handshake = HandshakeInfo(
+                    status=status,
+                    headers=redact_headers(items),
+                    client_request_id=client_request_id,
+                    connect_ms=connect_ms,
+                    handshake_ms=(clock() - t1) * 1000,
+                )
+                return PicowsTransport(picows, listener, handshake, opts.close_timeout)
+            if not proxied:
                 kwargs["sock"] = await _tcp_connect(host, port)
                 if secure:
                     kwargs["server_hostname"] = host

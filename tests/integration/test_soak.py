@@ -87,13 +87,17 @@ def match(ledger: list[Any], failures: list[dict[str, Any]]) -> tuple[list[Any],
 
 
 async def soak_against_ledger(
-    tmp_path: Path, workers: int, engine: str = "local"
+    tmp_path: Path, workers: int, engine: str = "local", library: str = "websockets"
 ) -> tuple[list[Any], Path]:
     out = tmp_path / "soak"
     async with MockServer(faults=FAULTS, latency=LATENCY, seed=11) as server:
         options = SoakOptions(
             probe=ProbeOptions(
-                target=mock_target(server), speed=0.0, timeout=0.4, rng=random.Random(5)
+                target=mock_target(server),
+                speed=0.0,
+                timeout=0.4,
+                rng=random.Random(5),
+                ws_library=library,
             ),
             shape=build_shape(sessions=6, duration="2s"),
             out_dir=out,
@@ -113,14 +117,22 @@ async def soak_against_ledger(
     return ledger, out
 
 
+_PICOWS = pytest.mark.skipif(
+    importlib.util.find_spec("picows") is None, reason="picows (the speed extra) is not installed"
+)
+
+
 @pytest.mark.parametrize(
-    ("workers", "engine"),
+    ("workers", "engine", "library"),
     [
-        (1, "local"),
-        (2, "local"),
+        (1, "local", "websockets"),
+        pytest.param(1, "local", "picows", marks=_PICOWS),
+        (2, "local", "websockets"),
+        pytest.param(2, "local", "picows", marks=_PICOWS),
         pytest.param(
             2,
             "ray",
+            "websockets",
             marks=pytest.mark.skipif(
                 importlib.util.find_spec("ray") is None, reason="ray is not installed"
             ),
@@ -129,11 +141,12 @@ async def soak_against_ledger(
 )
 @pytest.mark.asyncio
 async def test_failures_jsonl_holds_exactly_the_faults_in_the_mocks_ledger(
-    tmp_path: Path, workers: int, engine: str
+    tmp_path: Path, workers: int, engine: str, library: str
 ) -> None:
     """Matched by kind, session id and response id: none missed, none invented (in one
-    process, in two worker processes, and in two Ray actors on a local Ray instance)."""
-    ledger, out = await soak_against_ledger(tmp_path, workers, engine)
+    process, in two worker processes, and in two Ray actors on a local Ray instance), over
+    either WebSocket library."""
+    ledger, out = await soak_against_ledger(tmp_path, workers, engine, library)
     records = read_lines(out / "failures.jsonl")
     causes = [f for f in records if "consequence_of" not in f]
     consequences = [f for f in records if "consequence_of" in f]
