@@ -90,6 +90,8 @@ async def _handler(connection: ServerConnection) -> None:
             await connection.close(4000, "invalid_request_error.missing_model")
         elif message == "drop":
             connection.transport.abort()
+        elif message == "bad utf-8":
+            await connection.send(b"caf\xe9", text=True)  # Latin-1 bytes in a text frame
         elif message == "fragments":
             await connection.send(["one ", "two ", "three"])
         elif message == "three then close":
@@ -319,6 +321,19 @@ async def test_websocket_server_close_carries_code_and_reason(server: Server, en
     assert info.value.code == 4000
     assert info.value.reason == "invalid_request_error.missing_model"
     assert transport.close_code == 4000
+
+
+@pytest.mark.asyncio
+async def test_websocket_invalid_utf8_text_is_closed_1007_by_the_client(
+    server: Server, engine: str
+) -> None:
+    """A text frame that is not UTF-8 breaks RFC 6455: the client closes 1007 and says so."""
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
+    await transport.send("bad utf-8")
+    with pytest.raises(ConnectionClosed) as info:
+        await transport.recv(2)
+    assert info.value.code == 1007
+    assert "closed by the client" in info.value.reason
 
 
 @pytest.mark.asyncio

@@ -89,7 +89,12 @@ class _Listener(WSListener):
         if kind is _TEXT and frame.fin and not self.fragments:
             if self._too_big(frame.payload_size):
                 return
-            self._put(frame.get_payload_as_utf8_text())
+            try:
+                text = frame.get_payload_as_utf8_text()
+            except UnicodeDecodeError:
+                self._refuse(1007, "invalid UTF-8 in a text frame")
+                return
+            self._put(text)
         elif kind is _TEXT or kind is _BINARY or kind is _CONT:
             self._fragment(transport, frame)
         elif kind is _CLOSE:
@@ -131,12 +136,17 @@ class _Listener(WSListener):
 
     # --- helpers ------------------------------------------------------------------------------
     def _too_big(self, size: int) -> bool:
-        if self.max_size is None or size <= self.max_size or self.transport is None:
+        if self.max_size is None or size <= self.max_size:
             return False
-        self.close_sent = (1009, "message too big")
-        self.transport.send_close(WSCloseCode.MESSAGE_TOO_BIG, b"message too big")
-        self.transport.disconnect(graceful=True)
+        self._refuse(1009, "message too big")
         return True
+
+    def _refuse(self, code: int, reason: str) -> None:
+        """Close because the server broke a rule (as websockets does: 1007, 1009)."""
+        self.close_sent = (code, reason)
+        if self.transport is not None:
+            self.transport.send_close(WSCloseCode(code), reason.encode())
+            self.transport.disconnect(graceful=True)
 
     def _fragment(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type is not _CONT:
@@ -151,7 +161,13 @@ class _Listener(WSListener):
         if frame.fin:
             data = b"".join(self.fragments)
             self.fragments = []
-            self._put(data.decode("utf-8", "replace"))
+            if not self.fragment_text:
+                self._put(data.decode("utf-8", "replace"))
+                return
+            try:
+                self._put(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                self._refuse(1007, "invalid UTF-8 in a text message")
 
     def _put(self, text: str) -> None:
         self.inbox.append(text)
@@ -213,8 +229,13 @@ class PicowsTransport:
                 raise self._closed_error()
 
     def _closed_error(self) -> ConnectionClosed:
-        closed = self._l.closed
-        code, reason = (closed.code, closed.reason) if closed is not None else (1006, "")
+        closed, sent = self._l.closed, self._l.close_sent
+        if closed is not None:
+            code, reason = closed.code, closed.reason
+        elif sent is not None and sent[0] != 1000:
+            code, reason = sent[0], f"closed by the client: {sent[1]}"
+        else:
+            code, reason = 1006, ""
         return ConnectionClosed(
             f"connection closed {code} {reason}".rstrip(), code=code, reason=reason
         )
