@@ -58,13 +58,21 @@ class BatchingConnection(ServerConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_message: Callable[[bytes], None] | None = None
+        self._after_read: Callable[[], None] | None = None
         self._early: list[Frame] = []
         self._queued = False
 
-    def take_messages(self, callback: Callable[[bytes], None] | None) -> None:
+    def take_messages(
+        self,
+        callback: Callable[[bytes], None] | None,
+        after_read: Callable[[], None] | None = None,
+    ) -> None:
         """Give each whole received message to ``callback`` (None: keep them for later), those
-        received so far first."""
+        received so far first; call ``after_read`` once the messages of each read from the socket
+        have all been given (the moment to answer them: whatever the client had sent by then
+        has been handled)."""
         self._on_message = callback
+        self._after_read = after_read if callback is not None else None
         while callback is not None and self._early and self._on_message is callback:
             callback(bytes(self._early.pop(0).data))
 
@@ -72,10 +80,19 @@ class BatchingConnection(ServerConnection):
         """From now on every message goes the library's way: queued for ``recv()``, whose flow
         control stops reading from a client that sends faster than it is read."""
         self._on_message = None
+        self._after_read = None
         self._queued = True
         early, self._early = self._early, []
         for frame in early:
             self.recv_messages.put(frame)
+
+    def data_received(self, data: bytes) -> None:
+        """The library parses what was read (each whole message to the callback), then the
+        ``after_read`` hook runs."""
+        super().data_received(data)
+        after_read = self._after_read
+        if after_read is not None:
+            after_read()
 
     def process_event(self, event: Event) -> None:
         """A whole data message goes to the callback; the rest to the library."""

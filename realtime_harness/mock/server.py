@@ -6,9 +6,10 @@ Usable in the caller's event loop (``async with MockServer() as server``) or on 
 messages go to the behaviour as the connection parses them, and one timer on the behaviour's next
 deadline sends the due events from its callback, all those due together in one write (no drift:
 a late wake-up sends what is due and re-arms for the next due time, never "interval after the last
-send"). A driving task performs the rest: sends that must wait for a client that is not reading,
-raw frames, ledger records, closes, drops and stalls; a reader task reads what the library still
-queues (fragmented messages) and notices the client leaving.
+send"); what the client's messages make due at once (a reply) goes out as soon as the read that
+brought them is handled. A driving task performs the rest: sends that must wait for a client
+that is not reading, raw frames, ledger records, closes, drops and stalls; a reader task reads
+what the library still queues (fragmented messages) and notices the client leaving.
 
 Handshakes follow the real services (OpenAI and Azure OpenAI Realtime API references): the four
 URL forms, the matching credentials, Azure's HTTP 401/400/429 and response headers, and the
@@ -853,9 +854,9 @@ class MockServer:
         if session.backlog > MAX_BACKLOG:
             return "client is not reading its events"
         # Most appends produce nothing; an event that made something due sooner than
-        # the link's timer re-arms it. Even what is due now goes out from the timer,
-        # after the frames the client had already sent: the validator and the session
-        # see the two directions in the order a real server would.
+        # the link's timer re-arms it. Even what is due now goes out only after the frames
+        # the client had already sent (at the end of the read, or from the timer): the
+        # validator and the session see the two directions in the order a real server would.
         deadline = session.next_deadline()
         if deadline is not None and deadline < link.armed:
             link.arm()
@@ -925,7 +926,7 @@ class MockServer:
                 # from now on (session.created is out) client messages come to the callback,
                 # those already received first
                 link.receiving = True
-                ws.take_messages(functools.partial(self._on_message, link))
+                ws.take_messages(functools.partial(self._on_message, link), link.after_read)
             link.arm()
             link.idle = True
             await wake.wait()
@@ -1061,6 +1062,23 @@ class _Link:
         now = self.loop.time()
         reached = self.reached
         return reached if reached > now else now
+
+    def after_read(self) -> None:
+        """The client's messages of one read are handled: send what they made due now (a
+        reply: committed, response.created...) at once, not from the timer in a later turn of
+        the loop, after every other connection's reads of that turn."""
+        if not self.idle or self.stopped:
+            return
+        deadline = self.session.next_deadline()
+        now = self.loop.time()
+        if deadline is None or deadline > now:
+            return
+        if self.timer is not None and self.armed_at <= now:
+            # the timer armed for this moment would find nothing left to send
+            self.timer.cancel()
+            self.timer = None
+            self.armed_at = math.inf
+        self.send_due()
 
     def _due(self) -> None:
         # A loop may run a timer a little before its deadline by its own clock: uvloop (libuv)

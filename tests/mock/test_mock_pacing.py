@@ -171,3 +171,38 @@ def test_the_mock_serves_a_turn_on_uvloops_loop(latency: Latency) -> None:
     assert types[0] == "session.created"
     assert "response.output_audio.delta" in types
     assert types[-1] == "response.done"
+
+
+@pytest.mark.asyncio
+async def test_what_a_read_made_due_goes_out_at_the_end_of_that_read() -> None:
+    """A reply due now (committed, response.created) is sent once the read's messages are
+    handled, not from a timer after every other connection's reads; the timer armed for it
+    is dropped."""
+    session = _Session(100.0)
+    wire = _Wire()
+    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
+    clock = _Clock(100.0)
+    link.loop = clock  # type: ignore[assignment]
+    link.idle = True
+    link.arm()  # what handling the message did
+    [(_, _)] = clock.timers
+    link.after_read()
+    assert len(wire.written) == 1
+    assert link.timer is None
+    assert link.armed == math.inf
+
+
+@pytest.mark.asyncio
+async def test_a_read_that_made_nothing_due_sends_nothing() -> None:
+    """An append that changes nothing leaves the link's timer as it was."""
+    session = _Session(100.05)
+    wire = _Wire()
+    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
+    clock = _Clock(100.0)
+    link.loop = clock  # type: ignore[assignment]
+    link.idle = True
+    link.arm()
+    link.after_read()
+    assert wire.written == []
+    assert session.polled_at == []
+    assert link.armed == 100.05
