@@ -39,6 +39,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from realtime_harness.exceptions import ConnectionClosed
+from realtime_harness.transport.websocket import wait_woken
 
 __all__ = ["PicowsTransport", "upgrade"]
 
@@ -245,20 +246,7 @@ class PicowsTransport:
         listener = self._l
         inbox = listener.inbox
         if not inbox:
-            loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[None] = loop.create_future()
-            listener.waiter = waiter
-            timer = (
-                None
-                if max_wait is None
-                else loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
-            )
-            try:
-                await waiter
-            finally:
-                listener.waiter = None
-                if timer is not None:
-                    timer.cancel()
+            await wait_woken(listener, max_wait)
             if not inbox:
                 raise TimeoutError
         message = inbox[0]
@@ -285,11 +273,6 @@ class PicowsTransport:
                 await self._ws.wait_disconnected()
         except TimeoutError:
             self._ws.disconnect(graceful=False)
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 async def upgrade(

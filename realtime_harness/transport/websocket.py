@@ -29,7 +29,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import websockets.exceptions as wse
@@ -240,23 +240,7 @@ class WebSocketTransport:
         """The next frame as text (binary frames are decoded as UTF-8)."""
         ws = self._ws
         if not ws.complete and not ws.recv_messages.closed:
-            # Inline, not a helper coroutine: this wait is the paced path of every session (a
-            # timer per 100 ms chunk), where each extra frame and call shows. A timer, never a
-            # cancelled ``recv()``: cancelling costs more than the wait.
-            loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[None] = loop.create_future()
-            ws.waiter = waiter
-            timer = (
-                None
-                if max_wait is None
-                else loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
-            )
-            try:
-                await waiter
-            finally:
-                ws.waiter = None
-                if timer is not None:
-                    timer.cancel()
+            await wait_woken(ws, max_wait)
             if not ws.complete and not ws.recv_messages.closed:
                 raise TimeoutError
         if ws.complete:
@@ -281,6 +265,33 @@ class WebSocketTransport:
                     await self._ws.close(code, reason)
         except TimeoutError:
             self._ws.transport.abort()
+
+
+class _Wakeable(Protocol):
+    waiter: asyncio.Future[None] | None
+
+
+async def wait_woken(holder: _Wakeable, max_wait: float | None) -> None:
+    """Wait until ``holder.waiter`` is woken (a message, the end of the connection) or
+    ``max_wait`` seconds pass, whichever is first; the caller looks at what it has then.
+
+    A timer that wakes the same future, never a cancelled ``recv()``: this is the paced path of
+    every session (a wait per 100 ms chunk), and cancelling costs more than the wait.
+    """
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+    holder.waiter = waiter
+    timer = (
+        None
+        if max_wait is None
+        else loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
+    )
+    try:
+        await waiter
+    finally:
+        holder.waiter = None
+        if timer is not None:
+            timer.cancel()
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
