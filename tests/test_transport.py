@@ -454,3 +454,24 @@ async def test_library_auto_takes_picows_when_installed(server: Server) -> None:
         assert await transport.recv(2) == "echo hello"
     finally:
         await transport.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_over_tls_with_a_trusted_ca(engine: str) -> None:
+    """wss:// to a server whose CA the options trust: the upgrade completes and frames flow (our
+    own TCP connection, then TLS and the upgrade over it, on either library)."""
+    from realtime_harness.mock.tls import temporary_tls
+
+    with temporary_tls(["127.0.0.1"]) as tls:
+        async with serve(_handler, "127.0.0.1", 0, ssl=tls.server_context) as srv:
+            url = _url(srv).replace("ws://", "wss://")
+            transport = await open_websocket(
+                url, {}, options=_opts(engine, ssl_context=tls.client_context())
+            )
+            try:
+                assert transport.handshake.status == 101
+                assert transport.handshake.connect_ms is not None
+                await transport.send("over tls")
+                assert await transport.recv(2) == "echo over tls"
+            finally:
+                await transport.close()
