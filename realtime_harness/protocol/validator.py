@@ -819,14 +819,7 @@ class Validator:
         buffered duration); the common case, nothing to report, builds no event. This is the
         paced hot path of every session (ten calls a second per session).
         """
-        if (
-            self._session_created
-            and (self._session_updated or not self._vad_off_requested)
-            and size <= MAX_APPEND_BYTES
-            and not (size % 2 and self._input_bytes_per_ms == BYTES_PER_MS)
-        ):
-            self.events += 1
-            self._buffer_ms += size / self._input_bytes_per_ms
+        if self._counted_append(size):
             return
         chars = -(-size // 3) * 4
         audio = {"elided": True, "chars": chars, "bytes": size}
@@ -842,17 +835,23 @@ class Validator:
         checks each append's base64 once and hands the size on (ten appends a second per
         session).
         """
+        if _is_append(event.get("type")) and self._counted_append(size):
+            return
+        self.client_event(event)
+
+    def _counted_append(self, size: int) -> bool:
+        """Count an append of ``size`` bytes that breaks no rule now (the common case of both
+        fast paths above); False when the full check must run to say what it breaks."""
         if (
             self._session_created
             and (self._session_updated or not self._vad_off_requested)
             and size <= MAX_APPEND_BYTES
             and not (size % 2 and self._input_bytes_per_ms == BYTES_PER_MS)
-            and _is_append(event.get("type"))
         ):
             self.events += 1
             self._buffer_ms += size / self._input_bytes_per_ms
-            return
-        self.client_event(event)
+            return True
+        return False
 
     def _client_other(self, event: Mapping[str, Any]) -> None:
         """An accepted client event no rule tracks."""
