@@ -48,6 +48,7 @@ from bench_client import CHUNK, LIMIT_MS, GcWatch, _p99
 
 from realtime_harness.protocol import catalog as c
 from realtime_harness.soak.runner import CONNECTS_PER_S
+from realtime_harness.transport.websocket import WebSocketOptions, library_for
 
 TURN_S = 3.0
 DELTAS = 25
@@ -402,14 +403,6 @@ def _search(
     return good
 
 
-def _resolved(library: str) -> str:
-    try:
-        import picows  # noqa: F401
-    except ImportError:
-        return "websockets"
-    return "picows"
-
-
 def main() -> None:
     """Search both clients' largest passing level and print the ratio and the soak's costs."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -453,7 +446,7 @@ def main() -> None:
         f"paced 100 ms appends, {TURN_S:g} s turns answered by {DELTAS} audio deltas, p99 send "
         f"lateness <= {LIMIT_MS:g} ms over {window:g} s; server on core {server_core}, clients "
         f"on core {client_core}, {loop} loop, sessions started {rate:g}/s, soak WebSocket "
-        f"library {lib}{' (' + _resolved(lib) + ')' if lib == 'auto' else ''} (shared "
+        f"library {lib} ({library_for(WebSocketOptions(library=lib), url)}) (shared "
         "machine: figures are noisy)"
     )
     try:

@@ -39,7 +39,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from realtime_harness.exceptions import ConnectionClosed
-from realtime_harness.transport.websocket import wait_woken
+from realtime_harness.transport.websocket import closed_error, wait_woken
 
 __all__ = ["PicowsTransport", "upgrade"]
 
@@ -51,15 +51,6 @@ _TEXT, _BINARY, _CONT, _CLOSE = (
 )
 
 
-class _Closed:
-    """The end of the stream, queued behind the messages received before it."""
-
-    __slots__ = ("code", "reason")
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code, self.reason = code, reason
-
-
 class _Listener(WSListener):
     """picows' callbacks: each whole message into the inbox, the close behind them."""
 
@@ -68,7 +59,8 @@ class _Listener(WSListener):
     def __init__(self, max_size: int | None) -> None:
         super().__init__()
         self.max_size = max_size
-        self.inbox: deque[str | _Closed] = deque()
+        #: Whole messages, then None for the end of the stream (received after them).
+        self.inbox: deque[str | None] = deque()
         self.waiter: asyncio.Future[None] | None = None
         self.transport: WSTransport | None = None
         self.fragments: list[bytes] = []
@@ -76,7 +68,8 @@ class _Listener(WSListener):
         self.fragment_text = True
         self.close_rcvd: tuple[int, str] | None = None
         self.close_sent: tuple[int, str] | None = None
-        self.closed: _Closed | None = None
+        #: The close the session is told of, once disconnected.
+        self.closed: ConnectionClosed | None = None
         self.paused_reading = False
         self.write_paused = False
         self.drain_waiters: list[asyncio.Future[None]] = []
@@ -97,7 +90,7 @@ class _Listener(WSListener):
                 return
             self._put(text)
         elif kind is _TEXT or kind is _BINARY or kind is _CONT:
-            self._fragment(transport, frame)
+            self._fragment(frame)
         elif kind is _CLOSE:
             code = frame.get_close_code()
             reason = frame.get_close_message()
@@ -111,20 +104,10 @@ class _Listener(WSListener):
             transport.disconnect(graceful=True)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        if self.close_rcvd is not None:
-            code, reason = self.close_rcvd
-        elif self.close_sent is not None and self.close_sent[0] != 1000:
-            # We closed first because the server broke a limit (1009): report that code.
-            code, reason = self.close_sent[0], f"closed by the client: {self.close_sent[1]}"
-        else:
-            code, reason = 1006, ""
-        self.closed = _Closed(code, reason)
-        self.inbox.append(self.closed)
+        self.closed = closed_error(self.close_rcvd, self.close_sent)
+        self.inbox.append(None)
         self._wake()
-        self.write_paused = False
-        for waiter in self.drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self.resume_writing()  # a send waiting for the server to read learns of the close
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -149,7 +132,7 @@ class _Listener(WSListener):
             self.transport.send_close(WSCloseCode(code), reason.encode())
             self.transport.disconnect(graceful=True)
 
-    def _fragment(self, transport: WSTransport, frame: WSFrame) -> None:
+    def _fragment(self, frame: WSFrame) -> None:
         if frame.msg_type is not _CONT:
             self.fragments = []
             self.fragment_size = 0
@@ -230,16 +213,9 @@ class PicowsTransport:
                 raise self._closed_error()
 
     def _closed_error(self) -> ConnectionClosed:
-        closed, sent = self._l.closed, self._l.close_sent
-        if closed is not None:
-            code, reason = closed.code, closed.reason
-        elif sent is not None and sent[0] != 1000:
-            code, reason = sent[0], f"closed by the client: {sent[1]}"
-        else:
-            code, reason = 1006, ""
-        return ConnectionClosed(
-            f"connection closed {code} {reason}".rstrip(), code=code, reason=reason
-        )
+        # A new exception each time (raising one twice would chain its tracebacks), from the
+        # same rule as the websockets transport's.
+        return closed_error(self._l.close_rcvd, self._l.close_sent)
 
     async def recv(self, max_wait: float | None) -> str:
         """The next message as text (binary messages are decoded as UTF-8)."""
@@ -250,12 +226,12 @@ class PicowsTransport:
             if not inbox:
                 raise TimeoutError
         message = inbox[0]
-        if message.__class__ is _Closed:
+        if message is None:
             # Stays queued: every later recv reports the same close.
             raise self._closed_error()
         inbox.popleft()
         listener.taken()
-        return message  # type: ignore[return-value]
+        return message
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close with ``code`` (idempotent), within twice the close timeout; then drop."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import socket
 import ssl
@@ -46,7 +47,14 @@ from realtime_harness.exceptions import (
 from realtime_harness.redact import redact_headers, redact_text, redact_url
 from realtime_harness.transport.base import HandshakeInfo, Transport
 
-__all__ = ["DEFAULT_MAX_SIZE", "WebSocketOptions", "WebSocketTransport", "open_websocket"]
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "WebSocketOptions",
+    "WebSocketTransport",
+    "closed_error",
+    "library_for",
+    "open_websocket",
+]
 
 log = logging.getLogger("realtime_harness.transport")
 
@@ -91,23 +99,44 @@ def _proxied(url: str) -> bool:
     )
 
 
-def _use_picows(opts: WebSocketOptions, proxied: bool) -> bool:
-    if opts.library == "websockets" or (opts.library == "auto" and (proxied or opts.compression)):
-        return False
-    try:
-        import picows  # noqa: F401
-    except ImportError:
-        if opts.library == "auto":
-            return False
+def library_for(opts: WebSocketOptions, url: str) -> str:
+    """The WebSocket library :func:`open_websocket` connects ``url`` with under ``opts``:
+    "websockets" or "picows". Raises ``ConfigError`` when picows is asked for and cannot serve."""
+    return _library(opts, _proxied(url))
+
+
+def _library(opts: WebSocketOptions, proxied: bool) -> str:
+    if opts.library == "websockets":
+        return "websockets"
+    # Only websockets serves a proxy or compression here.
+    only_websockets = proxied or opts.compression
+    installed = importlib.util.find_spec("picows") is not None
+    if opts.library == "auto":
+        return "picows" if installed and not only_websockets else "websockets"
+    if not installed:
         raise ConfigError(
             "the picows WebSocket library is not installed; install it with "
             "pip install 'realtime-harness[speed]' or choose websockets"
-        ) from None
-    if proxied or opts.compression:
+        )
+    if only_websockets:
         raise ConfigError(
             "picows is used here without a proxy or compression; choose websockets for them"
         )
-    return True
+    return "picows"
+
+
+def closed_error(rcvd: tuple[int, str] | None, sent: tuple[int, str] | None) -> ConnectionClosed:
+    """The close a session is told of, from the close frames received and sent (code, reason):
+    the server's; else ours when we closed first because the server broke a limit (1007 for a
+    text frame that is not UTF-8, 1009 for a frame above the size limit), rather than an
+    anonymous 1006; else 1006, the TCP connection dropped."""
+    if rcvd is not None:
+        code, reason = rcvd
+    elif sent is not None and sent[0] != 1000:
+        code, reason = sent[0], f"closed by the client: {sent[1]}".rstrip(": ")
+    else:
+        code, reason = 1006, ""
+    return ConnectionClosed(f"connection closed {code} {reason}".rstrip(), code=code, reason=reason)
 
 
 def _header_items(headers: object) -> list[tuple[str, str]]:
@@ -199,17 +228,10 @@ class WebSocketTransport:
         return self._ws.close_reason or ""
 
     def _closed(self, exc: wse.ConnectionClosed) -> ConnectionClosed:
-        frame = exc.rcvd
-        if frame is not None:
-            code, reason = frame.code, frame.reason
-        elif exc.sent is not None and exc.sent.code != 1000:
-            # We closed first because the server broke a limit, e.g. 1009 for a frame above
-            # max_size: report that code rather than an anonymous 1006.
-            code, reason = exc.sent.code, f"closed by the client: {exc.sent.reason}".rstrip(": ")
-        else:
-            code, reason = 1006, ""
-        return ConnectionClosed(
-            f"connection closed {code} {reason}".rstrip(), code=code, reason=reason
+        rcvd, sent = exc.rcvd, exc.sent
+        return closed_error(
+            None if rcvd is None else (rcvd.code, rcvd.reason),
+            None if sent is None else (sent.code, sent.reason),
         )
 
     async def send(self, text: str) -> None:
@@ -320,7 +342,7 @@ async def open_websocket(
     t0 = clock()
     connect_ms: float | None = None
     proxied = _proxied(url)
-    fast = _use_picows(opts, proxied)
+    fast = _library(opts, proxied) == "picows"
     try:
         async with asyncio.timeout(opts.open_timeout):
             kwargs: dict[str, object] = {}
