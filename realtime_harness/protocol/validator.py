@@ -18,7 +18,7 @@ fields from the mapping and never builds a model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeGuard
 
 from realtime_harness.protocol import rules as R
@@ -86,17 +86,7 @@ class Violation:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` object: every field by name, in declaration order."""
-        return {
-            "rule": self.rule,
-            "message": self.message,
-            "side": self.side,
-            "line": self.line,
-            "t": self.t,
-            "event_type": self.event_type,
-            "event_id": self.event_id,
-            "response_id": self.response_id,
-            "item_id": self.item_id,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
