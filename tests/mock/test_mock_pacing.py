@@ -80,6 +80,19 @@ class _Wire(BatchingConnection):
         self.written += frames
 
 
+def _idle_link(
+    session: _Session, now: float, wire: _Wire | None = None, lateness: list[float] | None = None
+) -> tuple[_Link, _Clock]:
+    """A link between reads (idle) over ``wire``, on a loop whose clock reads ``now``."""
+    link = _Link(
+        wire or _Wire(), session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, lateness
+    )
+    clock = _Clock(now)
+    link.loop = clock  # type: ignore[assignment]
+    link.idle = True
+    return link, clock
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("early_ms", [0.0, 0.4, 0.99])
 async def test_a_timer_that_fires_before_its_deadline_by_the_loop_clock_still_sends(
@@ -91,10 +104,7 @@ async def test_a_timer_that_fires_before_its_deadline_by_the_loop_clock_still_se
     due = 100.0
     session = _Session(due)
     wire = _Wire()
-    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
-    clock = _Clock(due - early_ms / 1000)
-    link.loop = clock  # type: ignore[assignment]
-    link.idle = True
+    link, clock = _idle_link(session, due - early_ms / 1000, wire, [])
     link.arm()
     [(when, callback)] = clock.timers
     assert when == due
@@ -109,10 +119,7 @@ async def test_a_timer_that_fires_before_its_deadline_by_the_loop_clock_still_se
 async def test_a_fired_timer_does_not_hold_the_clock_back() -> None:
     """Once the loop's clock has passed the deadline, polls use the clock."""
     session = _Session(100.0)
-    link = _Link(_Wire(), session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, None)
-    clock = _Clock(100.5)
-    link.loop = clock  # type: ignore[assignment]
-    link.idle = True
+    link, clock = _idle_link(session, 100.5)
     link.arm()
     clock.timers[0][1]()
     assert link.now() == 100.5
@@ -180,10 +187,7 @@ async def test_what_a_read_made_due_goes_out_at_the_end_of_that_read() -> None:
     is dropped."""
     session = _Session(100.0)
     wire = _Wire()
-    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
-    clock = _Clock(100.0)
-    link.loop = clock  # type: ignore[assignment]
-    link.idle = True
+    link, clock = _idle_link(session, 100.0, wire, [])
     link.arm()  # what handling the message did
     [(_, _)] = clock.timers
     link.after_read()
@@ -197,10 +201,7 @@ async def test_a_read_that_made_nothing_due_sends_nothing() -> None:
     """An append that changes nothing leaves the link's timer as it was."""
     session = _Session(100.05)
     wire = _Wire()
-    link = _Link(wire, session, SessionLog("sess_test", Dialect.GA, "/", 0.0), None, [])
-    clock = _Clock(100.0)
-    link.loop = clock  # type: ignore[assignment]
-    link.idle = True
+    link, _ = _idle_link(session, 100.0, wire, [])
     link.arm()
     link.after_read()
     assert wire.written == []
