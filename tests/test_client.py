@@ -4,6 +4,7 @@ no sleeping. Each test scripts the server with :class:`ScriptedServer`."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -965,3 +966,25 @@ async def test_a_timer_that_fires_early_sends_its_chunk_without_spinning(clock: 
     # and none left more than the timer's earliness before its schedule
     t0 = appends[0]
     assert all(-0.0006 <= (t - t0) - k * 0.1 <= 1e-9 for k, t in enumerate(appends))
+
+
+@pytest.mark.asyncio
+async def test_a_waiting_session_keeps_nothing_of_its_last_step(clock: FakeClock) -> None:
+    """While the driver waits, the step it acted on (its Actions and their frames) is gone:
+    whatever a waiting session holds is alive in every session at once and walked by each
+    young-generation garbage collection (docs/benchmarks.md)."""
+    from realtime_harness.protocol.session import Actions
+
+    server = ScriptedServer(Dialect.GA, clock)
+    seen: list[int] = []
+    inner = server.transport.recv
+
+    async def recv(max_wait: float | None) -> str:
+        seen.append(sum(1 for o in gc.get_objects() if type(o) is Actions))
+        return await inner(max_wait)
+
+    server.transport.recv = recv  # type: ignore[method-assign]
+    result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
+    assert result.outcome is Outcome.CLEAN
+    assert len(seen) > 28
+    assert not any(seen)

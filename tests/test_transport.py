@@ -27,6 +27,7 @@ from realtime_harness.transport import (
     memory_pair,
     open_websocket,
 )
+from realtime_harness.transport.waker import Waker
 
 # --- in memory ---
 
@@ -475,3 +476,33 @@ async def test_websocket_over_tls_with_a_trusted_ca(engine: str) -> None:
                 assert await transport.recv(2) == "echo over tls"
             finally:
                 await transport.close()
+
+
+# --- the bounded wait shared by both transports ------------------------------------------------
+@pytest.mark.asyncio
+async def test_a_waker_ends_its_wait_on_wake_or_at_its_bound_and_disarm_cancels_the_timer() -> None:
+    waker = Waker()
+    loop = asyncio.get_running_loop()
+    waiter = waker.arm(None)
+    loop.call_soon(waker.wake)
+    await asyncio.wait_for(waiter, 5)  # woken, with no timer at all
+    waker.disarm()
+    assert waker.waiter is None
+
+    t0 = loop.time()
+    waiter = waker.arm(0.02)
+    await asyncio.wait_for(waiter, 5)  # the bound ends it
+    waker.disarm()
+    assert loop.time() - t0 >= 0.015
+
+    waiter = waker.arm(0.02)
+    timer = waker._timer
+    waker.wake()
+    await waiter
+    waker.disarm()
+    assert timer is not None
+    assert timer.cancelled()
+    waker.wake()  # nothing pending: a no-op
+    waiter = waker.arm(-1.0)  # a bound already past ends the wait at once
+    await asyncio.wait_for(waiter, 5)
+    waker.disarm()

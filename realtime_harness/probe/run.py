@@ -65,6 +65,10 @@ async def drive(
                 due = wake
                 actions = poll(now)
                 continue
+            # Nothing of the last step is kept over the wait: what a session holds while it
+            # waits is alive in every session at once, so each garbage-collection pass of the
+            # youngest generation walks it (docs/benchmarks.md).
+            del actions
             try:
                 text = await recv(None if wake is None else wake - now)
             except TimeoutError:

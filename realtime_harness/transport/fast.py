@@ -39,7 +39,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from realtime_harness.exceptions import ConnectionClosed
-from realtime_harness.transport.websocket import closed_error, wait_woken
+from realtime_harness.transport.waker import Waker
+from realtime_harness.transport.websocket import closed_error
 
 __all__ = ["PicowsTransport", "upgrade"]
 
@@ -61,7 +62,8 @@ class _Listener(WSListener):
         self.max_size = max_size
         #: Whole messages, then None for the end of the stream (received after them).
         self.inbox: deque[str | None] = deque()
-        self.waiter: asyncio.Future[None] | None = None
+        #: The session's pending wait, woken by a message or the end of the stream.
+        self.waker = Waker()
         self.transport: WSTransport | None = None
         self.fragments: list[bytes] = []
         self.fragment_size = 0
@@ -106,7 +108,7 @@ class _Listener(WSListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.closed = closed_error(self.close_rcvd, self.close_sent)
         self.inbox.append(None)
-        self._wake()
+        self.waker.wake()
         self.resume_writing()  # a send waiting for the server to read learns of the close
 
     def pause_writing(self) -> None:
@@ -159,12 +161,7 @@ class _Listener(WSListener):
             # Flow control as websockets does it: stop reading until the session catches up.
             self.paused_reading = True
             self.transport.underlying_transport.pause_reading()
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.waker.wake()
 
     def taken(self) -> None:
         """A message left the inbox: resume reading once half of the read-ahead is free."""
@@ -222,7 +219,12 @@ class PicowsTransport:
         listener = self._l
         inbox = listener.inbox
         if not inbox:
-            await wait_woken(listener, max_wait)
+            waker = listener.waker
+            waiter = waker.arm(max_wait)
+            try:
+                await waiter
+            finally:
+                waker.disarm()
             if not inbox:
                 raise TimeoutError
         message = inbox[0]

@@ -30,7 +30,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import websockets.exceptions as wse
@@ -46,6 +46,7 @@ from realtime_harness.exceptions import (
 )
 from realtime_harness.redact import redact_headers, redact_text, redact_url
 from realtime_harness.transport.base import HandshakeInfo, Transport
+from realtime_harness.transport.waker import Waker
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -178,24 +179,19 @@ class _Connection(ClientConnection):
         #: Whole messages queued and not yet taken by ``recv()``.
         self.complete = 0
         #: The transport's pending wait, woken by a whole message or the end of the connection.
-        self.waiter: asyncio.Future[None] | None = None
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.waker = Waker()
 
     def process_event(self, event: Event) -> None:
         """The library's handling, then a wake-up when a message is complete."""
         super().process_event(event)
         if getattr(event, "fin", False) and getattr(event, "opcode", None) in DATA_OPCODES:
             self.complete += 1
-            self._wake()
+            self.waker.wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """The library's handling, then a wake-up: ``recv()`` now reports the close."""
         super().connection_lost(exc)
-        self._wake()
+        self.waker.wake()
 
     def can_write_now(self) -> bool:
         """Whether a frame goes out at once: open, not waiting for the server to read, and no
@@ -262,7 +258,12 @@ class WebSocketTransport:
         """The next frame as text (binary frames are decoded as UTF-8)."""
         ws = self._ws
         if not ws.complete and not ws.recv_messages.closed:
-            await wait_woken(ws, max_wait)
+            waker = ws.waker
+            waiter = waker.arm(max_wait)
+            try:
+                await waiter
+            finally:
+                waker.disarm()
             if not ws.complete and not ws.recv_messages.closed:
                 raise TimeoutError
         if ws.complete:
@@ -287,38 +288,6 @@ class WebSocketTransport:
                     await self._ws.close(code, reason)
         except TimeoutError:
             self._ws.transport.abort()
-
-
-class _Wakeable(Protocol):
-    waiter: asyncio.Future[None] | None
-
-
-async def wait_woken(holder: _Wakeable, max_wait: float | None) -> None:
-    """Wait until ``holder.waiter`` is woken (a message, the end of the connection) or
-    ``max_wait`` seconds pass, whichever is first; the caller looks at what it has then.
-
-    A timer that wakes the same future, never a cancelled ``recv()``: this is the paced path of
-    every session (a wait per 100 ms chunk), and cancelling costs more than the wait.
-    """
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[None] = loop.create_future()
-    holder.waiter = waiter
-    timer = (
-        None
-        if max_wait is None
-        else loop.call_at(loop.time() + max(0.0, max_wait), _expire, waiter)
-    )
-    try:
-        await waiter
-    finally:
-        holder.waiter = None
-        if timer is not None:
-            timer.cancel()
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 async def open_websocket(
