@@ -38,6 +38,7 @@ from realtime_harness.redact import forget_secrets, register_secret
 from realtime_harness.target import AuthMode, Target
 from realtime_harness.testing import TraceBuilder
 from realtime_harness.transport import FakeClock, HandshakeInfo, MemoryTransport, Transport
+from realtime_harness.transport.base import OnDue
 from realtime_harness.validate import validate_file
 
 Event = dict[str, Any]
@@ -676,7 +677,8 @@ class _DrippingTransport(MemoryTransport):
         self.dripping = False
         self.n = 0
 
-    async def recv(self, max_wait: float | None) -> str:
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
+        # on_due is not called: a transport may end every wait with TimeoutError
         if self._inbox or not self.dripping:
             text = await super().recv(max_wait)
             self.dripping = self.dripping or orjson.loads(text).get("type") == "response.created"
@@ -730,11 +732,11 @@ async def test_failure_record_and_error_line_are_written_when_seen(
     seen_during: list[tuple[str, int]] = []
     original = server.transport.recv
 
-    async def recv(max_wait: float | None) -> str:
+    async def recv(max_wait: float | None, on_due: OnDue | None = None) -> str:
         text_now = log_path.read_text() if log_path.exists() else ""
         errors = sum(1 for r in caplog.records if r.levelno == logging.ERROR)
         seen_during.append((text_now, errors))
-        return await original(max_wait)
+        return await original(max_wait, on_due)
 
     server.transport.recv = recv  # type: ignore[method-assign]
     with caplog.at_level(logging.INFO):
@@ -830,6 +832,9 @@ class _ClosedOnSendTransport(MemoryTransport):
         if self._inbox:
             raise ConnectionClosed("close frame already received", code=1001, reason="expired")
         await super().send(text)
+
+    def send_now(self, text: str) -> bool:
+        return not self._inbox and super().send_now(text)
 
 
 @pytest.mark.asyncio
@@ -935,28 +940,41 @@ def test_the_flight_recorder_keeps_the_newest_frames_in_order(clock: FakeClock) 
 
 
 class _EarlyTimerTransport(MemoryTransport):
-    """A wait bounded by a deadline ends 0.5 ms before it, as uvloop's millisecond timers do."""
+    """A wait bounded by a deadline ends 0.5 ms before it, as uvloop's millisecond timers do;
+    paced, the timer calls ``on_due`` then (the session sends from the timer)."""
 
-    def __init__(self, server: ScriptedServer, clock: FakeClock) -> None:
-        super().__init__(clock=clock, on_send=server._on_send, handshake=server.transport.handshake)
+    def __init__(self, server: ScriptedServer, clock: FakeClock, *, paced: bool) -> None:
+        super().__init__(
+            clock=clock, on_send=server._on_send, handshake=server.transport.handshake, paced=paced
+        )
         self.clock = clock
         self.timeouts = 0
 
-    async def recv(self, max_wait: float | None) -> str:
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
         if self._inbox or max_wait is None:
             return await super().recv(max_wait)
-        self.timeouts += 1
-        self.clock.advance(max(0.0, max_wait - 0.0005))
-        await asyncio.sleep(0)  # a spin would still let the test's own bound fire
-        raise TimeoutError
+        while True:
+            self.timeouts += 1
+            self.clock.advance(max(0.0, max_wait - 0.0005))
+            await asyncio.sleep(0)  # a spin would still let the test's own bound fire
+            more = on_due() if self.paced and on_due is not None else None
+            if more is None:
+                raise TimeoutError
+            if self._inbox:
+                return await super().recv(0)
+            max_wait = more
 
 
 @pytest.mark.asyncio
-async def test_a_timer_that_fires_early_sends_its_chunk_without_spinning(clock: FakeClock) -> None:
+@pytest.mark.parametrize("paced", [True, False], ids=["from-the-timer", "by-the-task"])
+async def test_a_timer_that_fires_early_sends_its_chunk_without_spinning(
+    clock: FakeClock, paced: bool
+) -> None:
     """When the loop's timer ends a paced wait just before the chunk's time, the chunk goes out
-    on that wake-up: one wait per chunk, not a spin of empty polls until the clock catches up."""
+    on that wake-up: one wait per chunk, not a spin of empty polls until the clock catches up;
+    whether the timer sends it or resumes the driving task."""
     server = ScriptedServer(Dialect.GA, clock)
-    server.transport = _EarlyTimerTransport(server, clock)
+    server.transport = _EarlyTimerTransport(server, clock, paced=paced)
     result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
     assert result.outcome is Outcome.CLEAN, [f.summary() for f in result.failures]
     appends = [t for t, e in server.received if e["type"] == "input_audio_buffer.append"]
@@ -976,15 +994,84 @@ async def test_a_waiting_session_keeps_nothing_of_its_last_step(clock: FakeClock
     from realtime_harness.protocol.session import Actions
 
     server = ScriptedServer(Dialect.GA, clock)
+    server.transport.paced = False  # every wait ends in the driving task
     seen: list[int] = []
     inner = server.transport.recv
 
-    async def recv(max_wait: float | None) -> str:
+    async def recv(max_wait: float | None, on_due: OnDue | None = None) -> str:
         seen.append(sum(1 for o in gc.get_objects() if type(o) is Actions))
-        return await inner(max_wait)
+        return await inner(max_wait, on_due)
 
     server.transport.recv = recv  # type: ignore[method-assign]
     result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
     assert result.outcome is Outcome.CLEAN
     assert len(seen) > 28
     assert not any(seen)
+
+
+class _SometimesWaitingTransport(MemoryTransport):
+    """Every third frame sent from the timer "would have to wait": the driving task sends it."""
+
+    def __init__(self, server: ScriptedServer, clock: FakeClock, fail: str | None = None) -> None:
+        super().__init__(clock=clock, on_send=server._on_send, handshake=server.transport.handshake)
+        self.calls = 0
+        self.by_task = 0
+        self.fail = fail
+
+    def send_now(self, text: str) -> bool:
+        self.calls += 1
+        if self.fail is not None and self.calls == 5:
+            raise RuntimeError(self.fail)
+        return self.calls % 3 != 0 and super().send_now(text)
+
+    async def send(self, text: str) -> None:
+        self.by_task += 1
+        await super().send(text)
+
+
+@pytest.mark.asyncio
+async def test_frames_the_timer_cannot_send_go_out_from_the_task_in_order(
+    clock: FakeClock,
+) -> None:
+    server = ScriptedServer(Dialect.GA, clock)
+    server.transport = _SometimesWaitingTransport(server, clock)
+    result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
+    assert result.outcome is Outcome.CLEAN, [f.summary() for f in result.failures]
+    assert server.transport.by_task >= 9  # the task took over, and the timer again after it
+    appends = [(t, e) for t, e in server.received if e["type"] == "input_audio_buffer.append"]
+    assert len(appends) == 28
+    t0 = appends[0][0]
+    assert all(abs((t - t0) - k * 0.1) < 1e-9 for k, (t, _) in enumerate(appends))
+    types = [e["type"] for _, e in server.received]
+    last_append = max(i for i, kind in enumerate(types) if kind == "input_audio_buffer.append")
+    assert types[last_append + 1 :] == ["input_audio_buffer.commit", "response.create"]
+
+
+@pytest.mark.asyncio
+async def test_an_error_raised_in_the_timer_is_raised_by_the_driving_task(
+    clock: FakeClock,
+) -> None:
+    server = ScriptedServer(Dialect.GA, clock)
+    server.transport = _SometimesWaitingTransport(server, clock, fail="boom in send_now")
+    with pytest.raises(RuntimeError, match="boom in send_now"):
+        await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
+
+
+@pytest.mark.asyncio
+async def test_a_finished_session_is_freed_without_the_garbage_collector(
+    clock: FakeClock,
+) -> None:
+    """No reference cycle through the driver or its timer: a session that ended is freed by
+    reference counting, not left for a full collection (a soak would pile thousands up)."""
+    from realtime_harness.protocol.session import ClientSession
+
+    server = ScriptedServer(Dialect.GA, clock)
+    gc.collect()
+    gc.disable()
+    try:
+        result = await asyncio.wait_for(run_probe(options_for(server, clock)), 10)
+        assert result.outcome is Outcome.CLEAN
+        left = sum(1 for o in gc.get_objects() if type(o) is ClientSession)
+    finally:
+        gc.enable()
+    assert left == 0

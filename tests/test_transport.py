@@ -27,6 +27,7 @@ from realtime_harness.transport import (
     memory_pair,
     open_websocket,
 )
+from realtime_harness.transport.base import PacedTransport
 from realtime_harness.transport.waker import Waker
 
 # --- in memory ---
@@ -506,3 +507,66 @@ async def test_a_waker_ends_its_wait_on_wake_or_at_its_bound_and_disarm_cancels_
     waiter = waker.arm(-1.0)  # a bound already past ends the wait at once
     await asyncio.wait_for(waiter, 5)
     waker.disarm()
+
+
+@pytest.mark.asyncio
+async def test_a_waker_calls_on_due_and_waits_on_until_it_hands_over() -> None:
+    waker = Waker()
+    calls: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    def on_due() -> float | None:
+        calls.append(loop.time())
+        return 0.005 if len(calls) < 3 else None
+
+    waiter = waker.arm(0.005, on_due)
+    await asyncio.wait_for(waiter, 5)
+    waker.disarm()
+    assert len(calls) == 3  # the same wait went on twice, then ended
+    assert waker.expired
+
+    # A frame first: the timer finds the wait over and calls nothing.
+    waiter = waker.arm(0.005, on_due)
+    waker.wake()
+    await waiter
+    assert not waker.expired
+    await asyncio.sleep(0.02)
+    waker.disarm()
+    assert len(calls) == 3
+
+    # A frame that comes while on_due hands over: the time up still wins (the step is the
+    # task's to carry out first; the frame stays queued).
+    def woken_then_handed_over() -> float | None:
+        waker.wake()
+        return None
+
+    waiter = waker.arm(0.0, woken_then_handed_over)
+    await asyncio.wait_for(waiter, 5)
+    waker.disarm()
+    assert waker.expired
+
+
+@pytest.mark.asyncio
+async def test_websocket_sends_from_the_timer_of_a_paced_wait(server: Server, engine: str) -> None:
+    """``recv`` with ``on_due``: the timer calls it while the wait goes on, ``send_now`` writes
+    at once, and the answer to a frame sent from the timer ends the wait."""
+    transport = await open_websocket(_url(server), {}, options=_opts(engine))
+    assert isinstance(transport, PacedTransport)
+    calls = 0
+
+    def on_due() -> float | None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            return 0.01  # nothing due yet: wait on
+        assert transport.send_now(f"ping{calls}")
+        return 5.0
+
+    try:
+        assert await transport.recv(0.01, on_due) == "echo ping3"
+        assert calls == 3
+        with pytest.raises(TimeoutError):  # None from on_due ends the wait
+            await transport.recv(0.01, lambda: None)
+    finally:
+        await transport.close()
+    assert not transport.send_now("after the close")

@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
-from realtime_harness.protocol.session import ClientSession, SessionResult
+from realtime_harness.protocol.session import Actions, ClientSession, SessionResult
 from realtime_harness.redact import contains_secret, redact_text
-from realtime_harness.transport.base import Transport
+from realtime_harness.transport.base import PacedTransport, Transport
 
 __all__ = ["drive"]
 
@@ -50,6 +50,11 @@ async def drive(
     actions = session.start(clock())
     due: float | None = None
     send, recv, poll = transport.send, transport.recv, session.poll
+    pacer = (
+        _Pacer(session, transport, clock, on_paced)
+        if isinstance(transport, PacedTransport)
+        else None
+    )
     try:
         while True:
             if actions.send:
@@ -70,8 +75,17 @@ async def drive(
             # youngest generation walks it (docs/benchmarks.md).
             del actions
             try:
-                text = await recv(None if wake is None else wake - now)
+                if pacer is not None and wake is not None:
+                    text = await pacer.recv(wake, now)
+                else:
+                    text = await recv(None if wake is None else wake - now)
             except TimeoutError:
+                if pacer is not None and wake is not None:
+                    left = pacer.take()
+                    if left is not None:
+                        due, actions = left
+                        continue
+                    wake = pacer.wake
                 # The wake-up's timer fired, so it is due, even when the clock still reads a
                 # little before it: uvloop (libuv) counts timers in whole milliseconds and
                 # fires up to 1 ms early. Polling at the clock would find nothing due and wait
@@ -96,6 +110,84 @@ async def drive(
             await transport.close(1000, "")
             session.closed_by_client(transport.close_code, transport.close_reason)
     return session.result(clock())
+
+
+class _Pacer:
+    """The paced part of a session run from the loop's timer while the driving task waits.
+
+    Every 100 ms a streaming session has one chunk to send. Resuming the task for it (end the
+    wait, raise its timeout, poll, send, wait again) costs more than the chunk itself, so on a
+    :class:`PacedTransport` the wait's timer calls :meth:`on_due`, which polls the session and
+    sends what is due with ``send_now``, then waits on for the next wake-up. The task resumes
+    only for what needs it: a frame received, a step that is not only frames to send (the end,
+    a wait for frames alone), a send that would have to wait, or an error, which the task
+    raises. Polls and sends are the task's own calls, in the same order: the session cannot
+    tell the two paths apart (docs/architecture.md).
+    """
+
+    __slots__ = ("clock", "error", "left", "on_paced", "session", "transport", "wake")
+
+    def __init__(
+        self,
+        session: ClientSession,
+        transport: PacedTransport,
+        clock: Callable[[], float],
+        on_paced: Callable[[float, float], None] | None,
+    ) -> None:
+        self.session = session
+        self.transport = transport
+        self.clock = clock
+        self.on_paced = on_paced
+        #: The wake-up the current timer is for.
+        self.wake = 0.0
+        #: A step polled here that the task must carry out (due, actions).
+        self.left: tuple[float, Actions] | None = None
+        #: What went wrong here, for the task to raise.
+        self.error: Exception | None = None
+
+    async def recv(self, wake: float, now: float) -> str:
+        """Receive, sending what falls due on the way, until a frame or a step for the task."""
+        self.wake = wake
+        # A bound method per wait of the task, not one kept on the pacer: that would be a
+        # reference cycle holding the whole session until a full garbage collection.
+        return await self.transport.recv(wake - now, self.on_due)
+
+    def on_due(self) -> float | None:
+        """The wake-up is due: poll, send, and return the seconds to the next one; None when
+        the task must take over (see :meth:`take`)."""
+        try:
+            clock = self.clock
+            wake = self.wake
+            now = clock()
+            # A fired timer's wake-up is due even a little before it (see drive).
+            actions = self.session.poll(now if now >= wake else wake)
+            texts = actions.send
+            sent = 0
+            if not actions.finished and actions.wakeup is not None:
+                send_now = self.transport.send_now
+                for text in texts:
+                    if not send_now(text):
+                        break
+                    sent += 1
+                else:
+                    if texts and self.on_paced is not None:
+                        self.on_paced(wake, clock())
+                    self.wake = actions.wakeup
+                    return actions.wakeup - clock()
+            actions.send = texts[sent:]
+            self.left = (wake, actions)
+        except Exception as exc:  # raised by the task, where the session's errors belong
+            self.error = exc
+        return None
+
+    def take(self) -> tuple[float, Actions] | None:
+        """After the wait: the step left to the task (its wake-up and what is still to do),
+        or None; raises what went wrong in :meth:`on_due`."""
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+        left, self.left = self.left, None
+        return left
 
 
 def _safe(text: str) -> str:

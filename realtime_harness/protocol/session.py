@@ -651,7 +651,11 @@ class ClientSession:
             closed_by=self.closed_by,
             last_events=self.last_events(),
         )
-        for observer in self.observers:
+        # Observers hold the session (its context, its last events): told of the result, they
+        # are dropped, so that the finished session is freed by reference counting instead of
+        # waiting, with everything it holds, for a full garbage collection.
+        observers, self.observers = self.observers, []
+        for observer in observers:
             observer.on_finish(result)
         return result
 

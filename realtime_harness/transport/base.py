@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["HandshakeInfo", "Transport"]
+__all__ = ["HandshakeInfo", "OnDue", "PacedTransport", "Transport"]
 
 
 class HandshakeInfo(BaseModel):
@@ -56,4 +57,33 @@ class Transport(Protocol):
     @property
     def close_reason(self) -> str:
         """The close reason received ('' when none)."""
+        ...
+
+
+#: Called when a paced wait's time is up, while the caller still waits (see
+#: :class:`PacedTransport`): the seconds to go on waiting, or None to end the wait.
+OnDue = Callable[[], "float | None"]
+
+
+@runtime_checkable
+class PacedTransport(Transport, Protocol):
+    """A transport on which a waiting session can also send from the loop's timer.
+
+    A paced session wakes every 100 ms to send one audio chunk. Ending its wait, resuming its
+    task and waiting again costs more than the chunk's own work; a transport that takes
+    ``on_due`` lets the waiting session send from the timer instead, and resumes the task only
+    for what needs it (a frame received, the end of the script, a send that must wait).
+    """
+
+    def send_now(self, text: str) -> bool:
+        """Send one text frame without waiting; False (nothing sent) when it would have to wait
+        or the connection is closing (then ``send`` does it, or reports the close)."""
+        ...
+
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
+        """As :meth:`Transport.recv`; when ``max_wait`` passes with nothing received,
+        ``on_due()`` is called (from a timer, while this call still waits): a number goes on
+        waiting that many more seconds, None ends the wait with :class:`TimeoutError` (a frame
+        that arrived meanwhile stays queued). A transport may also end the wait with
+        :class:`TimeoutError` without calling it."""
         ...

@@ -39,6 +39,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from realtime_harness.exceptions import ConnectionClosed
+from realtime_harness.transport.base import OnDue
 from realtime_harness.transport.waker import Waker
 from realtime_harness.transport.websocket import closed_error
 
@@ -108,7 +109,7 @@ class _Listener(WSListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.closed = closed_error(self.close_rcvd, self.close_sent)
         self.inbox.append(None)
-        self.waker.wake()
+        self.waker.close()
         self.resume_writing()  # a send waiting for the server to read learns of the close
 
     def pause_writing(self) -> None:
@@ -214,18 +215,29 @@ class PicowsTransport:
         # same rule as the websockets transport's.
         return closed_error(self._l.close_rcvd, self._l.close_sent)
 
-    async def recv(self, max_wait: float | None) -> str:
-        """The next message as text (binary messages are decoded as UTF-8)."""
+    def send_now(self, text: str) -> bool:
+        """Send one text frame if nothing makes it wait (see ``PacedTransport``)."""
+        listener = self._l
+        if listener.closed is not None or listener.close_sent is not None:
+            return False
+        if listener.write_paused:
+            return False
+        self._ws.send(_TEXT, text.encode())
+        return True
+
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
+        """The next message as text (binary messages are decoded as UTF-8); ``on_due`` as
+        ``PacedTransport`` says."""
         listener = self._l
         inbox = listener.inbox
         if not inbox:
             waker = listener.waker
-            waiter = waker.arm(max_wait)
+            waiter = waker.arm(max_wait, on_due)
             try:
                 await waiter
             finally:
                 waker.disarm()
-            if not inbox:
+            if waker.expired or not inbox:
                 raise TimeoutError
         message = inbox[0]
         if message is None:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from realtime_harness.exceptions import ConnectionClosed
-from realtime_harness.transport.base import HandshakeInfo
+from realtime_harness.transport.base import HandshakeInfo, OnDue
 
 __all__ = ["FakeClock", "MemoryTransport", "memory_pair"]
 
@@ -60,8 +60,12 @@ class MemoryTransport:
         clock: FakeClock | None = None,
         on_send: Callable[[str], None] | None = None,
         handshake: HandshakeInfo | None = None,
+        paced: bool = True,
     ) -> None:
         self.handshake = handshake or HandshakeInfo(status=101, headers={})
+        #: Whether ``recv`` calls ``on_due`` (on a fake clock); False ends every wait with
+        #: TimeoutError, as a transport that does not pace may.
+        self.paced = paced
         self.sent: list[str] = []
         self.peer: MemoryTransport | None = None
         self._clock = clock
@@ -96,19 +100,29 @@ class MemoryTransport:
 
     async def send(self, text: str) -> None:
         """Record the frame, hand it to the responder or the peer."""
-        if self._close_code is not None:
+        if not self._deliver(text):
             raise ConnectionClosed(
                 "send on a closed connection", code=self._close_code, reason=self._close_reason
             )
+        await asyncio.sleep(0)
+
+    def send_now(self, text: str) -> bool:
+        """Record the frame and hand it on at once; False once closed."""
+        return self._deliver(text)
+
+    def _deliver(self, text: str) -> bool:
+        if self._close_code is not None:
+            return False
         self.sent.append(text)
         if self._on_send is not None:
             self._on_send(text)
         if self.peer is not None:
             self.peer.feed(text)
-        await asyncio.sleep(0)
+        return True
 
-    async def recv(self, max_wait: float | None) -> str:
-        """The next queued frame; see the module docstring for timeouts."""
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
+        """The next queued frame; see the module docstring for timeouts. On a fake clock,
+        ``on_due`` is called each time the clock reaches the wait's end, as a timer would."""
         while True:
             if self._inbox:
                 item = self._inbox.popleft()
@@ -129,7 +143,12 @@ class MemoryTransport:
                 if max_wait is None:
                     raise RuntimeError("recv(timeout=None) on a fake clock would wait forever")
                 self._clock.advance(max_wait)
-                raise TimeoutError
+                more = None if on_due is None or not self.paced else on_due()
+                if more is None:
+                    raise TimeoutError
+                max_wait = more
+                await asyncio.sleep(0)  # a timer's callback runs in its own turn of the loop
+                continue
             self._arrived.clear()
             async with asyncio.timeout(max_wait):
                 await self._arrived.wait()

@@ -45,7 +45,7 @@ from realtime_harness.exceptions import (
     HandshakeRejected,
 )
 from realtime_harness.redact import redact_headers, redact_text, redact_url
-from realtime_harness.transport.base import HandshakeInfo, Transport
+from realtime_harness.transport.base import HandshakeInfo, OnDue, Transport
 from realtime_harness.transport.waker import Waker
 
 __all__ = [
@@ -191,7 +191,7 @@ class _Connection(ClientConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         """The library's handling, then a wake-up: ``recv()`` now reports the close."""
         super().connection_lost(exc)
-        self.waker.wake()
+        self.waker.close()
 
     def can_write_now(self) -> bool:
         """Whether a frame goes out at once: open, not waiting for the server to read, and no
@@ -254,17 +254,32 @@ class WebSocketTransport:
             await asyncio.shield(ws.connection_lost_waiter)
             raise self._closed(ws.close_exc) from None
 
-    async def recv(self, max_wait: float | None) -> str:
-        """The next frame as text (binary frames are decoded as UTF-8)."""
+    def send_now(self, text: str) -> bool:
+        """Send one text frame if nothing makes it wait (see ``PacedTransport``). A failing
+        write fails the connection, and the next ``recv`` reports the close."""
+        ws = self._ws
+        if not ws.can_write_now():
+            return False
+        ws.protocol.send_text(text.encode())
+        try:
+            ws.send_data()
+        except Exception as exc:
+            ws.set_connection_exc(exc)
+            ws.transport.abort()
+        return True
+
+    async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
+        """The next frame as text (binary frames are decoded as UTF-8); ``on_due`` as
+        ``PacedTransport`` says."""
         ws = self._ws
         if not ws.complete and not ws.recv_messages.closed:
             waker = ws.waker
-            waiter = waker.arm(max_wait)
+            waiter = waker.arm(max_wait, on_due)
             try:
                 await waiter
             finally:
                 waker.disarm()
-            if not ws.complete and not ws.recv_messages.closed:
+            if waker.expired or (not ws.complete and not ws.recv_messages.closed):
                 raise TimeoutError
         if ws.complete:
             # A whole message is queued: this recv() returns it without waiting.

@@ -5,6 +5,7 @@ soak killed with SIGKILL still reports every session it finished."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
 import os
@@ -345,3 +346,34 @@ def test_workers_of_a_killed_soak_drain_and_report_merges_their_shards(tmp_path:
     assert done.returncode == 0, done.stderr
     assert load_results(out).stats.sessions == written
     assert (out / "report.html").exists()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("ws_library", ["websockets", "auto"])
+async def test_finished_soak_sessions_are_freed_without_the_garbage_collector(
+    tmp_path: Path, ws_library: str
+) -> None:
+    """Every session of a soak, finished or recycled, is freed by reference counting: none
+    waits for a full garbage collection with everything it holds (memory stays flat, and no
+    full pass grows with the run)."""
+    from realtime_harness.protocol.session import ClientSession
+
+    async with MockServer(latency=Latency.fast(), max_session_s=5.0) as server:
+        options = SoakOptions(
+            probe=ProbeOptions(
+                target=mock_target(server), speed=0.0, turns=2, ws_library=ws_library
+            ),
+            shape=build_shape(sessions=2, duration="30s"),
+            out_dir=tmp_path / "soak",
+            max_sessions=6,
+            think_s=0.0,
+        )
+        gc.collect()
+        gc.disable()
+        try:
+            outcome = await run_soak(options)
+            left = sum(1 for o in gc.get_objects() if type(o) is ClientSession)
+        finally:
+            gc.enable()
+    assert outcome.results.stats.sessions == 6
+    assert left == 0
