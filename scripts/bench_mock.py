@@ -12,8 +12,9 @@ at most 10 ms.
 Baseline, measured in the same run: a minimal paced echo server on the same ``websockets`` stack
 (``compression=None``, orjson) that parses every client message and sends a same-size audio delta
 every 100 ms on an absolute schedule. Both servers run with the CLI's garbage-collector settings
-(``tune_gc_for_serving``) and are driven by the same client, on uvloop's loop when it is
-installed so that the load generator is not the limit.
+(``tune_gc_for_serving``) and its event loop (uvloop's when the speed extra is installed), and
+are driven by the same client, also on uvloop's loop when it is installed so that the load
+generator is not the limit.
 
 For each server the load doubles from ``--start`` until a level fails, then bisection narrows the
 bracket to ``--precision`` (5 %). Each level is judged on a ``--measure`` window (4 s) after a
@@ -165,11 +166,13 @@ async def _serve(kind: str, pipe: Connection) -> None:
 
 def server_main(kind: str, pipe: Connection, cpu: int) -> None:
     from realtime_harness.mock.server import tune_gc_for_serving
+    from realtime_harness.transport.loop import run_in_loop
 
     pin(cpu)
-    # Both servers get the garbage-collector settings the mock-server CLI uses.
+    # Both servers get the garbage-collector settings and the event loop the mock-server CLI
+    # uses (uvloop when the speed extra is installed).
     tune_gc_for_serving()
-    asyncio.run(_serve(kind, pipe))
+    run_in_loop(_serve(kind, pipe))
 
 
 # --- client --------------------------------------------------------------------------------------
@@ -417,6 +420,8 @@ def same_level(n: int, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    from realtime_harness.transport.loop import loop_name
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -447,7 +452,8 @@ def main() -> None:
     print(
         f"python {sys.version.split()[0]}, {cores} cores, server pinned to cpu 0, client to cpu 1;"
         f" pass = all connected and p99 send lateness <= {P99_LIMIT_MS:g} ms over "
-        f"{args.measure:g} s; bisection to ±{args.precision:.0%}"
+        f"{args.measure:g} s; bisection to ±{args.precision:.0%}; servers on the "
+        f"{loop_name()} loop, as the mock-server command"
     )
     started = time.monotonic()
     titles = {

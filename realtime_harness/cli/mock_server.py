@@ -23,6 +23,7 @@ from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_ser
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.redact import redact_text, register_secret
+from realtime_harness.transport.loop import run_in_loop
 
 __all__ = ["mock_server"]
 
@@ -343,4 +344,5 @@ def mock_server(
             tls=context,
         )
         with certificates:
-            asyncio.run(_serve(server, stop_after, lines, ca_file))
+            # uvloop when installed (the speed extra): more sessions served on time
+            run_in_loop(_serve(server, stop_after, lines, ca_file))

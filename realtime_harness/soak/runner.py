@@ -29,12 +29,12 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from realtime_harness.probe.api import default_connect
 from realtime_harness.probe.options import ProbeOptions
@@ -66,6 +66,7 @@ from realtime_harness.soak.results import ResultsWriter, SoakResults
 from realtime_harness.soak.shape import LoadShape
 from realtime_harness.target import Target
 from realtime_harness.transport.base import Transport
+from realtime_harness.transport.loop import run_in_loop
 
 __all__ = [
     "CONNECTS_PER_S",
@@ -82,7 +83,6 @@ __all__ = [
 
 log = logging.getLogger("realtime_harness.soak")
 
-_T = TypeVar("_T")
 
 #: New sessions started per second at most (per process). The embedded mock listens with the
 #: default backlog of 100; a faster burst of connects fails handshakes on the client's side.
@@ -560,17 +560,6 @@ class SoakRunner:
                 self.stats, elapsed_s=now - self.t0, stopped_by=self._stopped_by
             )
         return SoakOutcome(self.results, self._stopped_by or "duration", self.options.out_dir)
-
-
-def run_in_loop(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run ``coro`` in a new event loop: uvloop's when it is installed (the ``speed`` extra),
-    asyncio's otherwise."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
 
 
 async def run_soak(
