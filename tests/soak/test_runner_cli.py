@@ -64,6 +64,10 @@ def test_fail_if_sets_the_exit_code_and_the_summary_says_which(
     )
     assert result.exit_code == code, result.output
     summary = json.loads((out / "summary.json").read_text())
+    # what --ws-library auto became here, and the loop
+    assert summary["config"]["ws_library"] == "auto"
+    assert summary["config"]["ws_library_used"] in {"websockets", "picows"}
+    assert summary["config"]["event_loop"] in {"uvloop", "asyncio"}
     assert summary["totals"]["sessions"] == 4
     assert summary["totals"]["failed"] == 4
     assert summary["failed_thresholds"] == ([threshold] if code else [])
