@@ -231,13 +231,8 @@ class PicowsTransport:
         listener = self._l
         inbox = listener.inbox
         if not inbox:
-            waker = listener.waker
-            waiter = waker.arm(max_wait, on_due)
-            try:
-                await waiter
-            finally:
-                waker.disarm()
-            if waker.expired or not inbox:
+            expired = await listener.waker.wait(max_wait, on_due)
+            if expired or not inbox:
                 raise TimeoutError
         message = inbox[0]
         if message is None:

@@ -65,6 +65,19 @@ class Waker:
             self._start(loop, max_wait)
         return waiter
 
+    async def wait(self, max_wait: float | None, on_due: OnDue | None = None) -> bool:
+        """Wait (see :meth:`arm`) until woken or the time is up; True when the time was up.
+
+        One coroutine per wait of the task; in a stream the wait lasts the whole stream (the
+        timer sends the chunks), so it is not among what each young-generation pass walks.
+        """
+        waiter = self.arm(max_wait, on_due)
+        try:
+            await waiter
+        finally:
+            self.disarm()
+        return self.expired
+
     def _start(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
         self._timer = loop.call_at(
             loop.time() + max(0.0, seconds), self._expire or self._fire, context=self._context

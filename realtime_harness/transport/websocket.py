@@ -273,13 +273,8 @@ class WebSocketTransport:
         ``PacedTransport`` says."""
         ws = self._ws
         if not ws.complete and not ws.recv_messages.closed:
-            waker = ws.waker
-            waiter = waker.arm(max_wait, on_due)
-            try:
-                await waiter
-            finally:
-                waker.disarm()
-            if waker.expired or (not ws.complete and not ws.recv_messages.closed):
+            expired = await ws.waker.wait(max_wait, on_due)
+            if expired or (not ws.complete and not ws.recv_messages.closed):
                 raise TimeoutError
         if ws.complete:
             # A whole message is queued: this recv() returns it without waiting.
