@@ -251,6 +251,9 @@ class MockServer:
         replay: serve this recorded trace to every client instead of generating sessions.
         validate: run the project's validator over each session's traffic.
         record_lateness: keep each send's lateness against its schedule (benchmarks).
+        keep_received: keep what clients sent (:meth:`received`, each session log's
+            ``received``). Bounded either way (the last 100,000 messages, 500 sessions), but
+            that is hundreds of MB in a long soak: False for a mock nobody asks (the soak's).
         on_session_end: called with each finished session's log (the CLI prints it).
         on_reject: called with one line per refused connection (HTTP error, or error + close).
         tls: serve ``wss://`` with this server context (see :mod:`realtime_harness.mock.tls`).
@@ -277,6 +280,7 @@ class MockServer:
         replay: str | Path | None = None,
         validate: bool = True,
         record_lateness: bool = False,
+        keep_received: bool = True,
         on_session_end: Callable[[SessionLog], None] | None = None,
         on_reject: Callable[[str], None] | None = None,
         tls: ssl.SSLContext | None = None,
@@ -301,6 +305,7 @@ class MockServer:
         register_secret(require_key)  # masked in every path and line the mock prints
         self.validate = validate
         self.record_lateness = record_lateness
+        self.keep_received = keep_received
         self.on_session_end = on_session_end
         self.on_reject = on_reject
         self._replay = None
@@ -817,10 +822,13 @@ class MockServer:
         except orjson.JSONDecodeError:
             pass
         audio_bytes: int | None = None
+        keep = self.keep_received
+        logged = b""
         if event is None:
             link.invalid += 1
             raw = bytes(message[:200]).decode("utf-8", "replace")
-            logged = orjson.dumps({"unparsed": raw})
+            if keep:
+                logged = orjson.dumps({"unparsed": raw})
             checked = None
         else:
             checked = event
@@ -832,16 +840,17 @@ class MockServer:
                 if audio_bytes is not None:
                     payload["bytes"] = audio_bytes
                 elided = {**event, "audio": payload}
-                logged = orjson.dumps(elided)
+                if keep:
+                    logged = orjson.dumps(elided)
                 # The validator reads an elided append's exact size from "bytes"; text
                 # that is not base64 it checks itself (and reports).
                 if audio_bytes is not None:
                     checked = elided
-            else:
+            elif keep:
                 logged = orjson.dumps(event)
         # An invalid-JSON flood is logged by its first frames only: thousands of small
         # log entries from one client would pin the allocator's arenas long after it left.
-        if link.invalid <= _INVALID_LOGGED:
+        if keep and link.invalid <= _INVALID_LOGGED:
             self._log_received(record, logged)
         if validator is not None and checked is not None:
             if audio_bytes is not None:

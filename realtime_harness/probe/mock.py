@@ -23,11 +23,16 @@ MOCK_KEY = "mock-key"
 
 @contextlib.asynccontextmanager
 async def embedded_mock(
-    options: MockOptions | ProbeOptions, rng: random.Random | None = None
+    options: MockOptions | ProbeOptions,
+    rng: random.Random | None = None,
+    *,
+    keep_received: bool = True,
 ) -> AsyncIterator[Target]:
     """Start the embedded mock on 127.0.0.1 (in this loop) and yield a target for it.
 
-    ``rng`` seeds the mock (default: the :class:`ProbeOptions`' own, else a fresh one).
+    ``rng`` seeds the mock (default: the :class:`ProbeOptions`' own, else a fresh one);
+    ``keep_received`` False: the mock keeps no log of what clients sent (a soak's thousands of
+    sessions, which nobody reads back).
 
     The mock streams ``options.mock_speed`` times faster than real time (0: all at once), so
     the default probe finishes in about a second while still showing realistic phases.
@@ -47,6 +52,7 @@ async def embedded_mock(
         latency=latency,
         seed=(rng or getattr(options, "rng", None) or random.Random()).randrange(2**32),
         reply_voice="weather",
+        keep_received=keep_received,
     ) as server:
         yield mock_target(server)
 

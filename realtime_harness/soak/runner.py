@@ -582,7 +582,8 @@ async def run_soak(
     from realtime_harness.probe.mock import embedded_mock
 
     check_plan(options.probe.session)
-    async with embedded_mock(options.probe) as mock:
+    # Nobody reads the embedded mock's log of what the sessions sent: not kept.
+    async with embedded_mock(options.probe, keep_received=False) as mock:
         return await _run(options, mock, on_update, handle_signals, on_runner)
 
 

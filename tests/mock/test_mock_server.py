@@ -64,6 +64,24 @@ async def test_clean_session_over_websockets_validates_with_both_checkers(
 
 
 @pytest.mark.asyncio
+async def test_a_mock_that_keeps_no_received_log_still_serves_and_validates() -> None:
+    """keep_received=False (the soak's embedded mock): the same session and verdicts, and no
+    log of what the client sent (a long soak's hundreds of MB)."""
+    async with server(keep_received=False) as mock, open_client(mock.url) as ws:
+        client = Client(ws)
+        events = await manual_turn(client, Dialect.GA)
+        await client.send(*appends(silence(200)))  # after the response: appends are fine
+    report = check_events(events, Dialect.GA)
+    assert report.outcome is Outcome.CLEAN, [v.summary() for v in report.violations]
+    await asyncio.sleep(0.05)
+    [log] = mock.sessions
+    assert log.received == []
+    assert mock.received == []
+    assert log.client_violations == []
+    mock.check()
+
+
+@pytest.mark.asyncio
 async def test_the_server_logs_client_side_violations() -> None:
     """A client that appends before session.updated gets a client-side violation in its log."""
     async with server() as mock, open_client(mock.url) as ws:
