@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from realtime_harness.exceptions import ConnectError, ConnectionClosed, HandshakeRejected
 from realtime_harness.protocol.session import Actions, ClientSession, SessionResult
 from realtime_harness.redact import contains_secret, redact_text
-from realtime_harness.transport.base import PacedTransport, Transport
+from realtime_harness.transport.base import OnDue, PacedTransport, Transport
 
 __all__ = ["drive"]
 
@@ -76,7 +76,7 @@ async def drive(
             del actions
             try:
                 if pacer is not None and wake is not None:
-                    text = await pacer.recv(wake, now)
+                    text = await pacer.transport.recv(wake - now, pacer.arm(wake))
                 else:
                     text = await recv(None if wake is None else wake - now)
             except TimeoutError:
@@ -145,12 +145,15 @@ class _Pacer:
         #: What went wrong here, for the task to raise.
         self.error: Exception | None = None
 
-    async def recv(self, wake: float, now: float) -> str:
-        """Receive, sending what falls due on the way, until a frame or a step for the task."""
+    def arm(self, wake: float) -> OnDue:
+        """The ``on_due`` of a wait for ``wake`` (the task's receive, which sends what falls
+        due on the way until a frame or a step for the task)."""
         self.wake = wake
         # A bound method per wait of the task, not one kept on the pacer: that would be a
-        # reference cycle holding the whole session until a full garbage collection.
-        return await self.transport.recv(wake - now, self.on_due)
+        # reference cycle holding the whole session until a full garbage collection. No
+        # coroutine of its own either: every object a waiting session holds is walked once by
+        # the next young-generation pass (docs/benchmarks.md).
+        return self.on_due
 
     def on_due(self) -> float | None:
         """The wake-up is due: poll, send, and return the seconds to the next one; None when
