@@ -545,6 +545,13 @@ async def test_a_waker_calls_on_due_and_waits_on_until_it_hands_over() -> None:
     waker.disarm()
     assert waker.expired
 
+    # An on_due that raises: the waiting task gets the error, the wait does not hang.
+    def broken() -> float | None:
+        raise RuntimeError("on_due broke")
+
+    with pytest.raises(RuntimeError, match="on_due broke"):
+        await asyncio.wait_for(waker.wait(0.0, broken), 5)
+
 
 @pytest.mark.asyncio
 async def test_websocket_sends_from_the_timer_of_a_paced_wait(server: Server, engine: str) -> None:

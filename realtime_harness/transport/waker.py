@@ -90,7 +90,13 @@ class Waker:
             return  # woken by a frame first
         on_due = self._on_due
         if on_due is not None:
-            more = on_due()
+            try:
+                more = on_due()
+            except Exception as exc:  # the waiting task raises it: a wait never hangs on it
+                self.expired = True
+                if not waiter.done():
+                    waiter.set_exception(exc)
+                return
             if more is not None:
                 if not waiter.done():
                     self._start(asyncio.get_running_loop(), more)
