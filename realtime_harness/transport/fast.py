@@ -218,9 +218,7 @@ class PicowsTransport:
     def send_now(self, text: str) -> bool:
         """Send one text frame if nothing makes it wait (see ``PacedTransport``)."""
         listener = self._l
-        if listener.closed is not None or listener.close_sent is not None:
-            return False
-        if listener.write_paused:
+        if listener.closed is not None or listener.close_sent is not None or listener.write_paused:
             return False
         self._ws.send(_TEXT, text.encode())
         return True

@@ -6,7 +6,9 @@ Two ways to use it:
   ``responder(text)`` synchronously for every frame the client sends; the responder queues the
   server's answers with :meth:`MemoryTransport.feed` (and :meth:`feed_close`). When the queue is
   empty, ``recv`` advances the fake clock by ``max_wait`` and raises :class:`TimeoutError` at once,
-  so a stalled server is a deterministic, instant test.
+  so a stalled server is a deterministic, instant test; given ``on_due`` (a paced session's
+  sends from the timer, ``PacedTransport``), it calls that at each deadline instead, as a
+  timer would, until a frame is queued or ``on_due`` hands over.
 * a connected pair: :func:`memory_pair` joins two transports on the running event loop (real
   time), for tests that run a server coroutine against the client.
 """
