@@ -50,9 +50,14 @@ def _copy_lines(sources: Sequence[Path], target: Path) -> int:
 
 
 def merge_dirs(
-    sources: Sequence[Path | str], out_dir: Path | str, *, overwrite: bool = False
+    sources: Sequence[Path | str],
+    out_dir: Path | str,
+    *,
+    overwrite: bool = False,
+    notes: Sequence[str] = (),
 ) -> SoakResults:
-    """Merge the soak directories ``sources`` into ``out_dir``; write its summary and report.
+    """Merge the soak directories ``sources`` into ``out_dir``; write its summary and report
+    (with ``notes``, what the caller knows of the run beyond its shards, among their notes).
 
     Each source may be finished (``summary.json``) or partial (only ``sessions.jsonl``).
     Raises UsageError for a missing source, an output that is one of the sources or already
@@ -77,7 +82,8 @@ def merge_dirs(
             f"({', '.join(f'{w:g} s' for w in sorted(widths))}); merge runs of one configuration"
         )
     stats = RunStats.merged(r.stats for r in loaded)
-    notes: list[str] = []
+    caller_notes = list(notes)
+    notes = []
     shards: list[str] = []
     for path, result in zip(paths, loaded, strict=True):
         named = [s for s in result.run.get("shards") or [] if isinstance(s, str)]
@@ -86,6 +92,7 @@ def merge_dirs(
     first = loaded[0]
     if any(r.config != first.config for r in loaded[1:]):
         notes.append("the shards' configurations differ; the first one is shown")
+    notes.extend(caller_notes)
     stopped = sorted({str(r.run["stopped_by"]) for r in loaded if r.run.get("stopped_by")})
     out.mkdir(parents=True, exist_ok=True)
     _copy_lines([p / SESSIONS_FILE for p in paths], out / SESSIONS_FILE)

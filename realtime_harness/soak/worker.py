@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import random
 import signal
 import sys
@@ -24,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from realtime_harness.exceptions import UsageError
 from realtime_harness.probe.options import ProbeOptions
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.stats import Histogram
@@ -123,7 +126,12 @@ def shard_spec(
         "target": _target_dict(probe.target),
         "shape": {
             "kind": shape.kind,
-            "stages": [[s.duration_s, s.start, s.end] for s in shape.stages],
+            # JSON has no infinity (orjson writes it as null): an endless stage (no --duration)
+            # is null, read back as infinity.
+            "stages": [
+                [None if math.isinf(s.duration_s) else s.duration_s, s.start, s.end]
+                for s in shape.stages
+            ],
         },
         "out_dir": str(out_dir),
         "audio": list(options.audio),
@@ -167,7 +175,10 @@ def load_shard_spec(spec: dict[str, Any]) -> SoakOptions:
     )
     shape = LoadShape(
         spec["shape"]["kind"],
-        tuple(Stage(float(d), float(a), float(b)) for d, a, b in spec["shape"]["stages"]),
+        tuple(
+            Stage(math.inf if d is None else float(d), float(a), float(b))
+            for d, a, b in spec["shape"]["stages"]
+        ),
     )
     return SoakOptions(
         probe=probe,
@@ -330,11 +341,16 @@ async def run_workers(
             if proc.stdin is not None:
                 proc.stdin.close()
     present = [d for d in dirs if (d / "sessions.jsonl").exists()]
-    merged: SoakResults = merge_dirs(present, out, overwrite=options.overwrite)
-    stopped = merged.run.get("stopped_by")
     bad = [c for c in codes if c not in (0, 1)]
-    if bad:
-        merged.notes.append(f"{len(bad)} of {workers} workers exited abnormally ({bad})")
+    # In the summary and the report, not only in the returned results: a worker that died may
+    # have taken sessions in flight with it.
+    notes = [f"{len(bad)} of {workers} workers exited abnormally (exit codes {bad})"] if bad else []
+    if not present:
+        raise UsageError(
+            f"no worker wrote a session (exit codes {codes}); run with --workers 1 to see why"
+        )
+    merged: SoakResults = merge_dirs(present, out, overwrite=options.overwrite, notes=notes)
+    stopped = merged.run.get("stopped_by")
     return SoakOutcome(merged, str(stopped or "duration"), out)
 
 
@@ -351,7 +367,13 @@ def main() -> int:
         loop = asyncio.get_running_loop()
 
         def watch_parent() -> None:
-            sys.stdin.buffer.read()  # returns when the parent closes the pipe or dies
+            # Raw reads of the descriptor until the parent closes the pipe or dies; not
+            # sys.stdin's buffered reader: a daemon thread blocked in it holds its lock, and
+            # the interpreter's shutdown then aborts the worker ("could not acquire lock for
+            # <stdin> at interpreter shutdown", exit 134).
+            fd = sys.stdin.fileno()
+            while os.read(fd, 65536):
+                pass
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(runner.stop)
 

@@ -377,3 +377,92 @@ async def test_finished_soak_sessions_are_freed_without_the_garbage_collector(
             gc.enable()
     assert outcome.results.stats.sessions == 6
     assert left == 0
+
+
+def _soak_cmd(out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "realtime_harness",
+        "soak",
+        "--sessions",
+        "4",
+        "--speed",
+        "0",
+        "--mock-speed",
+        "0",
+        "--think",
+        "0.05s",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_workers_end_cleanly_without_a_fatal_error_at_shutdown(tmp_path: Path) -> None:
+    """Each worker watches its pipe from the parent in a thread; at the end the workers exit 0
+    without the interpreter aborting on that thread (no 'Fatal Python error', no note)."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    done = subprocess.run(
+        _soak_cmd(tmp_path / "soak", "--max-sessions", "8"),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Fatal Python error" not in done.stderr
+    summary = json.loads((tmp_path / "soak" / "summary.json").read_text())
+    assert summary["notes"] == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers in /proc")
+def test_a_worker_that_dies_is_named_in_the_summary_and_the_report(tmp_path: Path) -> None:
+    """SIGKILL of one worker: the run drains the other and its summary, Markdown and report say
+    that a worker exited abnormally (sessions it had in flight are lost)."""
+    out = tmp_path / "soak"
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    proc = subprocess.Popen(
+        _soak_cmd(out, "--duration", "60s"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        shard = out / "shards" / "1" / "sessions.jsonl"
+        while not (shard.exists() and '"record":"session"' in shard.read_text()):
+            assert time.monotonic() < deadline, "the workers wrote no sessions"
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # drain the other worker and merge
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    summary = json.loads((out / "summary.json").read_text())
+    [note] = [n for n in summary["notes"] if "exited abnormally" in n]
+    assert note.startswith("1 of 2 workers exited abnormally")
+    assert "exited abnormally" in (out / "summary.md").read_text()
+    assert "exited abnormally" in (out / "report.html").read_text()

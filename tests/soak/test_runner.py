@@ -205,3 +205,18 @@ def test_the_plain_view_writes_one_line_of_figures_when_not_a_terminal() -> None
         "response_failed server_error 1",
     ):
         assert part in line
+
+
+def test_an_endless_shape_survives_the_shard_documents_json(tmp_path: Path) -> None:
+    """No --duration: the stage is endless, and JSON has no infinity (orjson writes null);
+    the worker reads the document back as the same endless shape."""
+    import orjson
+
+    shape = LoadShape.constant("concurrency", 4)
+    options = SoakOptions(probe=ProbeOptions(target=None), shape=shape, out_dir=tmp_path)
+    spec = shard_spec(
+        options, shape=shape, max_sessions=8, shard="h-1", out_dir=tmp_path / "1", seed=3
+    )
+    back = load_shard_spec(orjson.loads(orjson.dumps(spec)))
+    assert back.shape == shape
+    assert back.shape.total_s == float("inf")
