@@ -226,31 +226,33 @@ async def test_first_stop_drains_and_second_stops_at_once(tmp_path: Path) -> Non
     assert (tmp_path / "soak" / "summary.json").exists()
 
 
-def test_report_renders_every_session_a_killed_soak_finished(tmp_path: Path) -> None:
-    """SIGKILL mid-run: ``report DIR`` still renders; it counts every session line written."""
-    out = tmp_path / "soak"
-    cmd = [
+def _soak_cmd(out: Path, *extra: str) -> list[str]:
+    """The soak command against the embedded mock, as fast as it goes, results in ``out``."""
+    return [
         sys.executable,
         "-m",
         "realtime_harness",
         "soak",
         "--sessions",
         "4",
-        "--duration",
-        "60s",
         "--speed",
         "0",
         "--mock-speed",
         "0",
         "--think",
         "0.05s",
-        "--mock-fault",
-        "server_error:rate=0.3",
         "--out",
         str(out),
-        "--workers",
-        "1",
+        *extra,
     ]
+
+
+def test_report_renders_every_session_a_killed_soak_finished(tmp_path: Path) -> None:
+    """SIGKILL mid-run: ``report DIR`` still renders; it counts every session line written."""
+    out = tmp_path / "soak"
+    cmd = _soak_cmd(
+        out, "--duration", "60s", "--mock-fault", "server_error:rate=0.3", "--workers", "1"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path
@@ -294,26 +296,7 @@ def test_workers_of_a_killed_soak_drain_and_report_merges_their_shards(tmp_path:
     """SIGKILL of the parent: each worker sees its pipe close, drains and writes its summary;
     ``report DIR`` merges the shards it finds."""
     out = tmp_path / "soak"
-    cmd = [
-        sys.executable,
-        "-m",
-        "realtime_harness",
-        "soak",
-        "--sessions",
-        "4",
-        "--duration",
-        "60s",
-        "--speed",
-        "0",
-        "--mock-speed",
-        "0",
-        "--think",
-        "0.05s",
-        "--out",
-        str(out),
-        "--workers",
-        "2",
-    ]
+    cmd = _soak_cmd(out, "--duration", "60s", "--workers", "2")
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path
@@ -379,28 +362,6 @@ async def test_finished_soak_sessions_are_freed_without_the_garbage_collector(
     assert left == 0
 
 
-def _soak_cmd(out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "realtime_harness",
-        "soak",
-        "--sessions",
-        "4",
-        "--speed",
-        "0",
-        "--mock-speed",
-        "0",
-        "--think",
-        "0.05s",
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-        *extra,
-    ]
-
-
 def _children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (Linux /proc)."""
     found = []
@@ -420,7 +381,7 @@ def test_workers_end_cleanly_without_a_fatal_error_at_shutdown(tmp_path: Path) -
     without the interpreter aborting on that thread (no 'Fatal Python error', no note)."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     done = subprocess.run(
-        _soak_cmd(tmp_path / "soak", "--max-sessions", "8"),
+        _soak_cmd(tmp_path / "soak", "--max-sessions", "8", "--workers", "2"),
         capture_output=True,
         text=True,
         env=env,
@@ -440,7 +401,7 @@ def test_a_worker_that_dies_is_named_in_the_summary_and_the_report(tmp_path: Pat
     out = tmp_path / "soak"
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     proc = subprocess.Popen(
-        _soak_cmd(out, "--duration", "60s"),
+        _soak_cmd(out, "--duration", "60s", "--workers", "2"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
