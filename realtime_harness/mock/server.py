@@ -833,7 +833,7 @@ class MockServer:
         else:
             checked = event
             audio = event.get("audio")
-            if isinstance(audio, str) and event.get("type") in _APPEND_TYPES:
+            if isinstance(audio, str) and event.get("type") in C.APPEND_TYPES:
                 # the one base64 check of this append, shared with the behaviour
                 audio_bytes = b64_decoded_length(audio)
                 payload: dict[str, Any] = {"elided": True, "chars": len(audio)}
@@ -1146,9 +1146,6 @@ class _Link:
             self.timer.cancel()
             self.timer = None
         self.armed_at = math.inf
-
-
-_APPEND_TYPES = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
 
 
 _LOGGED_PARAMS = frozenset({"model", "deployment", "api-version", "intent"})

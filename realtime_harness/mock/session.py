@@ -170,7 +170,7 @@ class SessionBehaviour:
             self._error(now, "invalid_event", f"Invalid JSON in client event: {raw[:60]!r}.")
             return
         etype = event.get("type")
-        if isinstance(etype, str) and etype in _APPENDS:
+        if isinstance(etype, str) and etype in C.APPEND_TYPES:
             # the hot path (the caller may already have checked the base64): the client's
             # event id is only looked up for an error
             try:
@@ -539,9 +539,6 @@ class SessionBehaviour:
                 "response_cancel_not_active", "Cancellation failed: no active response found"
             )
         self._cancel(run, now, "client_cancelled")
-
-
-_APPENDS = frozenset({C.INPUT_AUDIO_BUFFER_APPEND, C.SESSION_INPUT_AUDIO_BUFFER_APPEND})
 
 
 def _client_id(event: Mapping[str, Any]) -> str | None:

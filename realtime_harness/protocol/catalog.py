@@ -465,6 +465,10 @@ AUDIO_FIELDS: Final[dict[str, str]] = {
 }
 #: Both names of the server's audio delta.
 AUDIO_DELTAS: Final[frozenset[str]] = frozenset((AUDIO_DELTA_GA, AUDIO_DELTA_BETA))
+#: The client event types that append input audio (both dialects): the paced hot path.
+APPEND_TYPES: Final[frozenset[str]] = frozenset(
+    n for r in EVENTS if r.side == "client" and r.role is ClientRole.APPEND for n in r.names
+)
 
 
 def spec(event_type: object) -> EventSpec | None:

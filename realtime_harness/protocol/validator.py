@@ -31,6 +31,7 @@ from realtime_harness.protocol.audio import (
     elided_decoded_length,
 )
 from realtime_harness.protocol.catalog import (
+    APPEND_TYPES,
     INPUT_AUDIO_BUFFER_APPEND,
     INPUT_AUDIO_BUFFER_CLEARED,
     INPUT_AUDIO_BUFFER_COMMITTED,
@@ -1017,14 +1018,10 @@ _SERVER: Final[dict[str, tuple[_ServerHandler, _StreamInfo | None, Dialect | Non
 _CLIENT: Final[dict[str, _ClientHandler]] = {
     name: _CLIENT_HANDLERS[role] for name, role in R.CLIENT_ROLES.items()
 }
-#: The client event types that append audio (both dialects).
-_APPEND_TYPES: Final[frozenset[str]] = frozenset(
-    name for name, role in R.CLIENT_ROLES.items() if role is ClientRole.APPEND
-)
 
 
 def _is_append(etype: object) -> bool:
-    return isinstance(etype, str) and etype in _APPEND_TYPES
+    return isinstance(etype, str) and etype in APPEND_TYPES
 
 
 def validate_events(events: Iterable[Mapping[str, Any]], dialect: Dialect | None = None) -> Report:
