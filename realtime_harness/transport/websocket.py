@@ -240,33 +240,42 @@ class WebSocketTransport:
             except wse.ConnectionClosed as exc:
                 raise self._closed(exc) from None
             return
-        # What ``send`` does when nothing makes it wait, without its context manager: the
-        # frame goes to the protocol and out, and a full write buffer is drained as there. A
-        # failing write fails the connection, as in ``send``.
-        ws.protocol.send_text(text.encode())
-        try:
-            ws.send_data()
-            if ws.paused:
+        # A full write buffer is drained as ``send`` drains it.
+        written = self._write(text)
+        if written and ws.paused:
+            try:
                 await ws.drain()
-        except Exception as exc:
-            ws.set_connection_exc(exc)
-            ws.transport.abort()
+            except Exception as exc:
+                written = self._fail(exc)
+        if not written:
             await asyncio.shield(ws.connection_lost_waiter)
             raise self._closed(ws.close_exc) from None
 
     def send_now(self, text: str) -> bool:
         """Send one text frame if nothing makes it wait (see ``PacedTransport``). A failing
         write fails the connection, and the next ``recv`` reports the close."""
-        ws = self._ws
-        if not ws.can_write_now():
+        if not self._ws.can_write_now():
             return False
+        self._write(text)
+        return True
+
+    def _write(self, text: str) -> bool:
+        """What ``send`` does when nothing makes it wait (``can_write_now``), without its
+        coroutine and context manager: the frame goes to the protocol and out. False when the
+        write failed, which fails the connection as in ``send``."""
+        ws = self._ws
         ws.protocol.send_text(text.encode())
         try:
             ws.send_data()
         except Exception as exc:
-            ws.set_connection_exc(exc)
-            ws.transport.abort()
+            return self._fail(exc)
         return True
+
+    def _fail(self, exc: Exception) -> bool:
+        # websockets' own handling of a failing write: record it and drop the connection.
+        self._ws.set_connection_exc(exc)
+        self._ws.transport.abort()
+        return False
 
     async def recv(self, max_wait: float | None, on_due: OnDue | None = None) -> str:
         """The next frame as text (binary frames are decoded as UTF-8); ``on_due`` as
