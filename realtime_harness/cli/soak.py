@@ -230,16 +230,18 @@ def soak(
             "mock_faults": list(mock_fault or ()),
             "seed": seed,
         }
+        used = ""
         if engine is not Engine.RAY:
             # What "auto" became here (Ray's workers decide on their own machines).
             from realtime_harness.transport.loop import loop_name
             from realtime_harness.transport.websocket import WebSocketOptions, library_for
 
-            config["ws_library_used"] = library_for(
+            config["ws_library_used"] = library = library_for(
                 WebSocketOptions(library=ws_library.value, compression=compression),
                 target.url if target is not None else "ws://127.0.0.1/",
             )
-            config["event_loop"] = loop_name()
+            config["event_loop"] = loop = loop_name()
+            used = f"{library} on {loop}; "
         options = SoakOptions(
             probe=probe_options,
             shape=shape,
@@ -251,11 +253,6 @@ def soak(
             fail_if=thresholds,
             config=config,
             shard=None if shards == 1 else os.uname().nodename,
-        )
-        used = (
-            f"{config['ws_library_used']} on {config['event_loop']}; "
-            if "ws_library_used" in config
-            else ""
         )
         print(
             f"soak: {shape.describe() or 'until stopped'} → {out} "

@@ -82,17 +82,16 @@ def merge_dirs(
             f"({', '.join(f'{w:g} s' for w in sorted(widths))}); merge runs of one configuration"
         )
     stats = RunStats.merged(r.stats for r in loaded)
-    caller_notes = list(notes)
-    notes = []
+    merged_notes: list[str] = []
     shards: list[str] = []
     for path, result in zip(paths, loaded, strict=True):
         named = [s for s in result.run.get("shards") or [] if isinstance(s, str)]
         shards.extend(named or [path.name])
-        notes.extend(f"{path.name}: {note}" for note in result.notes)
+        merged_notes.extend(f"{path.name}: {note}" for note in result.notes)
     first = loaded[0]
     if any(r.config != first.config for r in loaded[1:]):
-        notes.append("the shards' configurations differ; the first one is shown")
-    notes.extend(caller_notes)
+        merged_notes.append("the shards' configurations differ; the first one is shown")
+    merged_notes.extend(notes)
     stopped = sorted({str(r.run["stopped_by"]) for r in loaded if r.run.get("stopped_by")})
     out.mkdir(parents=True, exist_ok=True)
     _copy_lines([p / SESSIONS_FILE for p in paths], out / SESSIONS_FILE)
@@ -110,7 +109,7 @@ def merge_dirs(
         },
         fail_if=first.fail_if,
         source="summary",
-        notes=notes,
+        notes=merged_notes,
     )
     write_summary(out, merged)
     write_report(out, merged)
