@@ -26,6 +26,7 @@ from realtime_harness.mock.schedule import (
     Effect,
     Emit,
     Entry,
+    Later,
     Opened,
     ResponseProgress,
     Stream,
@@ -116,9 +117,17 @@ class ResponseWriter:
     # --- objects ----------------------------------------------------------------------------------
 
     def response_object(
-        self, run: ResponseRun, status: str, details: Any, output: list[Any], usage: Any
+        self,
+        run: ResponseRun,
+        status: str,
+        details: Any,
+        output: list[Any],
+        usage: Any,
+        *,
+        session: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The response object of ``run`` in this state."""
+        """The response object of ``run`` in this state (``session``: the configuration it
+        was created under, by default the current one)."""
         return self.wire.response_object(
             response_id=run.id,
             status=status,
@@ -130,7 +139,7 @@ class ResponseWriter:
             output_format=run.output_format,
             max_output_tokens=run.max_output_tokens,
             metadata=run.metadata,
-            session=self.session,
+            session=self.session if session is None else session,
         )
 
     def assistant_item(
@@ -168,18 +177,21 @@ class ResponseWriter:
             }
         )
 
-    def _usage(self, run: ResponseRun, progress: ResponseProgress) -> dict[str, Any]:
+    def _usage(self, run: ResponseRun, progress: ResponseProgress) -> tuple[int, int, int, int]:
+        """Token counts of ``run`` (text in, audio in, words out, audio out), from the
+        conversation as it is now."""
         audio_in = self.conversation.input_audio_ms() // 100
         text_in = 20 + 4 * len(self.conversation.items)
         words = len(split_words("".join(progress.text)))
         if run.kind == "function_call":
             words = len(run.arguments) // 4
         audio_out = math.ceil(progress.audio_ms / 50)
-        return self.wire.usage(text_in=text_in, audio_in=audio_in, words=words, audio_out=audio_out)
+        return text_in, audio_in, words, audio_out
 
-    def _rate_limits(self, used: int) -> dict[str, Any]:
+    def _spend(self, used: int) -> int:
+        """Count ``used`` tokens against the rate limit; the tokens remaining."""
         self._tokens_remaining = max(0, self._tokens_remaining - used)
-        return self.wire.rate_limits(self._tokens_remaining)
+        return self._tokens_remaining
 
     def _emit(self, at: float, step: Step, run: ResponseRun) -> Emit:
         event = {"type": step.type, "event_id": self.wire.event_id(), **step.fields}
@@ -200,7 +212,7 @@ class ResponseWriter:
         entries: list[Entry] = [self.created(run, start)]
         if self.wire.dialect is Dialect.BETA:
             # beta sends rate_limits.updated right after response.created
-            entries.append(Emit(start, self._rate_limits(0), run.progress))
+            entries.append(Emit(start, self.wire.rate_limits(self._spend(0)), run.progress))
         at = start + lat.first_delta_s
         item = self.assistant_item(run, "in_progress", None)
         entries += [self._emit(at, step, run) for step in grammar.item_added(item)]
@@ -266,7 +278,11 @@ class ResponseWriter:
             if stream.times:
                 entries.append(Stream(stream.times[0], stream, run.progress))
         end = times[-1] if times else at
-        entries += self.closing(run, progress_after(entries), end, "completed", None)
+        # The closing events are made when due (see Later); what the end of the response
+        # changes in the session (its item joins the conversation, its tokens are counted)
+        # is done now, as when they were laid out ahead.
+        ending = self._ending(run, progress_after(entries), end, "completed", None)
+        entries.append(Later(end, ending.entries, run.progress))
         return entries
 
     def _delta_time(self, base: float, offset_ms: float, times: list[float]) -> float:
@@ -282,39 +298,23 @@ class ResponseWriter:
     ) -> list[Entry]:
         """Everything that closes the response from ``progress`` on, ending with
         ``response.done`` (and GA's ``rate_limits.updated`` after it)."""
-        item_status = "completed" if status == "completed" else "incomplete"
-        text = "".join(progress.text)
-        arguments = "".join(progress.arguments) if run.kind == "function_call" else ""
-        final: list[dict[str, Any]] = []
+        return self._ending(run, progress, at, status, details).entries(progress)
 
-        def item() -> dict[str, Any]:
-            final.append(self.assistant_item(run, item_status, progress))
+    def _ending(
+        self, run: ResponseRun, progress: ResponseProgress, at: float, status: str, details: Any
+    ) -> _Ending:
+        """Close ``run`` once the client has seen ``progress``: the final item joins the
+        conversation and the tokens are counted now; the events come from the result."""
+        item = None
+        if Part.ITEM in progress.open:
+            status_of_item = "completed" if status == "completed" else "incomplete"
+            item = self.assistant_item(run, status_of_item, progress)
             if run.shape.in_conversation:
                 # the item joins the conversation when it is finished (previous_item_id chain)
-                self.conversation.add(final[0], progress.audio_ms)
-            return final[0]
-
-        usage: list[dict[str, Any]] = []
-
-        def response(output: list[dict[str, Any]]) -> dict[str, Any]:
-            usage.append(self._usage(run, progress))
-            return self.response_object(run, status, details, output, usage[0])
-
-        steps = run.grammar.closing(
-            progress.open, text=text, arguments=arguments, item=item, response=response
-        )
-        entries: list[Entry] = [self._emit(at, step, run) for step in steps]
-        if self.wire.ga:
-            # GA sends rate_limits.updated ~43 ms after response.done
-            entries.append(
-                Emit(
-                    at + self.latency.rate_limits_after_s,
-                    self._rate_limits(usage[0]["total_tokens"]),
-                    run.progress,
-                    Trailing(),
-                )
-            )
-        return entries
+                self.conversation.add(item, progress.audio_ms)
+        usage = self._usage(run, progress)
+        remaining = self._spend(sum(usage)) if self.wire.ga else None
+        return _Ending(self, run, at, status, details, item, usage, remaining, self.session)
 
     def cancel(self, run: ResponseRun, now: float, reason: str) -> list[Entry]:
         """What the client still gets when ``run`` is cancelled at ``now``."""
@@ -381,6 +381,63 @@ class ResponseWriter:
         run.progress.response_id = response_id
         run.progress.item_id = item_id
         return run
+
+
+@dataclass(slots=True, eq=False)
+class _Ending:
+    """How one response closes, decided: :meth:`entries` makes its closing events.
+
+    Kept while the response streams instead of the events themselves (one object where the
+    events are dozens of dicts and lists). It holds the session configuration of its time, so
+    events made later describe the response as it was created.
+    """
+
+    writer: ResponseWriter
+    run: ResponseRun
+    at: float
+    status: str
+    details: Any
+    item: dict[str, Any] | None
+    usage: tuple[int, int, int, int]
+    remaining: int | None
+    session: Mapping[str, Any]
+
+    def entries(self, progress: ResponseProgress) -> list[Entry]:
+        """The closing events, given what the client has seen of the response."""
+        writer, run, item = self.writer, self.run, self.item
+
+        def final_item() -> dict[str, Any]:
+            assert item is not None  # the grammar asks for it only when the item is open
+            return item
+
+        def response(output: list[dict[str, Any]]) -> dict[str, Any]:
+            text_in, audio_in, words, audio_out = self.usage
+            usage = writer.wire.usage(
+                text_in=text_in, audio_in=audio_in, words=words, audio_out=audio_out
+            )
+            return writer.response_object(
+                run, self.status, self.details, output, usage, session=self.session
+            )
+
+        steps = run.grammar.closing(
+            progress.open,
+            text="".join(progress.text),
+            arguments="".join(progress.arguments) if run.kind == "function_call" else "",
+            item=final_item,
+            response=response,
+        )
+        entries: list[Entry] = [writer._emit(self.at, step, run) for step in steps]
+        if self.remaining is not None:
+            # GA sends rate_limits.updated ~43 ms after response.done
+            entries.append(
+                Emit(
+                    self.at + writer.latency.rate_limits_after_s,
+                    writer.wire.rate_limits(self.remaining),
+                    run.progress,
+                    Trailing(),
+                )
+            )
+        return entries
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ __all__ = [
     "Effect",
     "Emit",
     "Entry",
+    "Later",
     "Note",
     "Opened",
     "Perform",
@@ -274,7 +275,24 @@ class Timer:
     start_ms: float
 
 
-Entry = Emit | Stream | Perform | Note | Timer
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Entries made when due rather than laid out ahead: ``make(progress)`` returns them, due at
+    ``at`` or after, given what the client has seen of the response (``progress``).
+
+    A response's closing events wait as one of these while its deltas stream. Laid out ahead,
+    their dicts and lists would live for the whole response, and every young-generation pass of
+    the garbage collector walks what is alive and new, in every session at once
+    (docs/benchmarks.md). The entries made due at ``at`` go out in this entry's place, before
+    anything scheduled after it for the same time.
+    """
+
+    at: float
+    make: Callable[[ResponseProgress], list[Entry]]
+    progress: ResponseProgress
+
+
+Entry = Emit | Stream | Perform | Note | Timer | Later
 
 
 def progress_after(
@@ -299,11 +317,16 @@ def progress_after(
 
 
 def explode(entries: Sequence[Entry], event_id: Callable[[], str]) -> list[Entry]:
-    """Streams as one entry per delta, so that a fault can cut, copy or move any of them."""
-    if not any(isinstance(entry, Stream) for entry in entries):
+    """Streams as one entry per delta and :class:`Later` entries made now, so that a fault can
+    cut, copy or move any event."""
+    if not any(isinstance(entry, Stream | Later) for entry in entries):
         return list(entries)
     out: list[Entry] = []
     for entry in entries:
+        if isinstance(entry, Later):
+            # what the client will have seen once everything before it is sent
+            out += entry.make(progress_after(out))
+            continue
         if not isinstance(entry, Stream):
             out.append(entry)
             continue
@@ -395,32 +418,45 @@ class Scheduler:
     def advance(self, now: float, hooks: Hooks) -> None:
         """Move every entry due at ``now`` to the outbox (callbacks run as they fall due)."""
         heap = self._heap
-        outbox = self._outbox
         while heap and heap[0][0] <= now and not (self.closed or self.stalled):
             _, seq, entry = heapq.heappop(heap)
-            if isinstance(entry, Stream):
+            if entry.__class__ is Stream:  # the hot path: once per delta
                 self._stream_step(entry, seq)
-            elif isinstance(entry, Emit):
-                # stamp the due time on the action: the I/O layer measures its lateness against it
-                outbox.append(SendEvent(entry.event, entry.at))
-                self.last_event_id = entry.event["event_id"]
-                if entry.progress is not None:
-                    entry.progress.apply(entry.effect)
-                    if isinstance(entry.effect, Closed) and entry.effect.part is Part.RESPONSE:
-                        hooks.response_done(entry.progress, entry.at)
-            elif isinstance(entry, Note):
-                outbox.append(self._record(entry))
-            elif isinstance(entry, Perform):
-                action = replace(entry.action, at=entry.at)
-                if isinstance(action, Close | Drop):
-                    self.closed = True
-                elif isinstance(action, Stall):
-                    self.stalled = True
-                outbox.append(action)
             else:
-                hooks.timer(entry)
+                self._take(entry, seq, hooks)
         if self.closed or self.stalled:
             heap.clear()
+
+    def _take(self, entry: Entry, seq: int, hooks: Hooks) -> None:
+        """One entry fell due."""
+        if isinstance(entry, Stream):
+            self._stream_step(entry, seq)
+        elif isinstance(entry, Emit):
+            # stamp the due time on the action: the I/O layer measures its lateness against it
+            self._outbox.append(SendEvent(entry.event, entry.at))
+            self.last_event_id = entry.event["event_id"]
+            if entry.progress is not None:
+                entry.progress.apply(entry.effect)
+                if isinstance(entry.effect, Closed) and entry.effect.part is Part.RESPONSE:
+                    hooks.response_done(entry.progress, entry.at)
+        elif isinstance(entry, Later):
+            for made in entry.make(entry.progress):
+                if made.at <= entry.at and not self.halted:
+                    # in the place of the entry that made it (same time, same order)
+                    self._take(made, seq, hooks)
+                else:
+                    heapq.heappush(self._heap, (made.at, next(self._seq), made))
+        elif isinstance(entry, Note):
+            self._outbox.append(self._record(entry))
+        elif isinstance(entry, Perform):
+            action = replace(entry.action, at=entry.at)
+            if isinstance(action, Close | Drop):
+                self.closed = True
+            elif isinstance(action, Stall):
+                self.stalled = True
+            self._outbox.append(action)
+        else:
+            hooks.timer(entry)
 
     def _stream_step(self, entry: Stream, seq: int) -> None:
         """Emit a stream's next delta and put the stream back for the one after."""
@@ -465,6 +501,6 @@ class Scheduler:
 
 
 def _progress_of(entry: Entry) -> ResponseProgress | None:
-    if isinstance(entry, Emit | Stream):
+    if isinstance(entry, Emit | Stream | Later):
         return entry.progress
     return None
