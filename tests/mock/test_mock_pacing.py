@@ -7,6 +7,7 @@ No real time in the timer tests: the link's loop is replaced by a scripted clock
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import math
 from collections.abc import Callable
@@ -29,13 +30,21 @@ class _Clock:
     def __init__(self, now: float) -> None:
         self.now = now
         self.timers: list[tuple[float, Callable[[], None]]] = []
+        self.contexts: list[contextvars.Context | None] = []
 
     def time(self) -> float:
         return self.now
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[], None],
+        *,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
         self.timers.append((when, callback))
-        return asyncio.TimerHandle(when, callback, (), asyncio.get_running_loop())
+        self.contexts.append(context)
+        return asyncio.TimerHandle(when, callback, (), asyncio.get_running_loop(), context)
 
 
 class _Session:
@@ -125,6 +134,40 @@ async def test_a_fired_timer_does_not_hold_the_clock_back() -> None:
     assert link.now() == 100.5
     clock.now = 101.0
     assert link.now() == 101.0
+
+
+@pytest.mark.asyncio
+async def test_a_links_timers_share_one_callback_and_one_context() -> None:
+    """A timer per wake-up is unavoidable; a bound method and a copied context per timer are
+    not, and every object a waiting session holds is walked by the collector's young passes."""
+    session = _Session(100.0)
+    link, clock = _idle_link(session, 99.0)
+    link.arm()
+    clock.timers[0][1]()  # sent; nothing more is due
+    session.due = 100.1
+    link.arm()
+    (_, first), (_, second) = clock.timers
+    assert first is second
+    assert clock.contexts[0] is not None
+    assert clock.contexts[0] is clock.contexts[1]
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_link_is_freed_without_the_collector() -> None:
+    """The link's timer callback refers back to it: stop drops it, so a finished connection's
+    link goes at once rather than at the next full collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        before = sum(1 for o in gc.get_objects() if type(o) is _Link)
+        link, clock = _idle_link(_Session(100.0), 99.0)
+        link.arm()
+        link.stop()
+        clock.timers.clear()  # the scripted loop keeps its timers' callbacks; a loop drops them
+        del link, clock
+        assert sum(1 for o in gc.get_objects() if type(o) is _Link) == before
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
