@@ -245,7 +245,14 @@ def target_from_options(
     purpose: str = "probe",
 ) -> Target | None:
     """The target the target options name (then the environment, then ``.env``), or None for
-    the embedded mock (said on stderr). ``--mock-fault`` with a real target exits 2."""
+    the embedded mock (said on stderr). ``--mock-fault`` with a real target exits 2, and so does
+    a fault spec that does not parse (``UsageError``), before anything starts: a soak's
+    worker processes would each fail on it instead."""
+    if mock_fault:
+        from realtime_harness.mock.fault_spec import parse_fault_spec
+
+        for spec in mock_fault:
+            parse_fault_spec(spec)
     target = resolve_target(
         url=url,
         endpoint=endpoint,

@@ -75,6 +75,7 @@ __all__ = [
     "SoakOptions",
     "SoakOutcome",
     "SoakRunner",
+    "check_inputs",
     "prepare_plans",
     "run_in_loop",
     "run_soak",
@@ -174,6 +175,22 @@ def prepare_plans(options: SoakOptions, target: Target) -> list[ScriptPlan]:
         )
         for a in sources
     ]
+
+
+def check_inputs(options: SoakOptions) -> None:
+    """Refuse what :func:`prepare_plans` would, reading only each audio file's header: for a
+    parent about to start worker processes, so that a mistake is one line from it rather than
+    a failure in every worker.
+
+    Raises :class:`~realtime_harness.exceptions.UsageError` for an unknown sample or file.
+    """
+    from realtime_harness.media.audio import file_info  # numpy: only where audio is read
+
+    session_options = options.probe.session
+    check_plan(session_options)
+    if not session_options.text:
+        for audio in options.audio:
+            file_info(audio or "greeting")
 
 
 def session_record(

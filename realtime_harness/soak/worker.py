@@ -37,6 +37,7 @@ from realtime_harness.soak.runner import (
     SoakOptions,
     SoakOutcome,
     SoakRunner,
+    check_inputs,
     run_in_loop,
     run_soak,
 )
@@ -274,6 +275,7 @@ async def run_workers(
     """Run ``options`` as ``workers`` local worker processes; merge their directories into
     ``options.out_dir`` (which gets the summary and report of the whole run). ``on_update``
     gets the combined live figures about every ``update_s``."""
+    check_inputs(options)
     out = options.out_dir
     shapes = split_shape(options.shape, workers)
     budget = options.max_sessions
@@ -388,8 +390,16 @@ def main() -> int:
                 with contextlib.suppress(OSError):
                     out.close()
 
-    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
-        run_in_loop(run_soak(options, on_update=report, handle_signals=True, on_runner=on_runner))
+    try:
+        with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+            run_in_loop(
+                run_soak(options, on_update=report, handle_signals=True, on_runner=on_runner)
+            )
+    except UsageError as exc:
+        # One line, as the command gives it (the parent checks most inputs before starting
+        # workers; what only a worker can find, such as an unreadable audio file, lands here).
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

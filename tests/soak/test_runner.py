@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import random
+import subprocess
+import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from realtime_harness.probe.options import ProbeOptions
@@ -210,8 +213,6 @@ def test_the_plain_view_writes_one_line_of_figures_when_not_a_terminal() -> None
 def test_an_endless_shape_survives_the_shard_documents_json(tmp_path: Path) -> None:
     """No --duration: the stage is endless, and JSON has no infinity (orjson writes null);
     the worker reads the document back as the same endless shape."""
-    import orjson
-
     shape = LoadShape.constant("concurrency", 4)
     options = SoakOptions(probe=ProbeOptions(target=None), shape=shape, out_dir=tmp_path)
     spec = shard_spec(
@@ -220,3 +221,29 @@ def test_an_endless_shape_survives_the_shard_documents_json(tmp_path: Path) -> N
     back = load_shard_spec(orjson.loads(orjson.dumps(spec)))
     assert back.shape == shape
     assert back.shape.total_s == float("inf")
+
+
+def test_a_worker_that_meets_a_usage_error_says_it_in_one_line(tmp_path: Path) -> None:
+    """What only a worker can find (the parent checks the inputs first) is one ``error:`` line
+    and exit 2, not a traceback in every worker's output."""
+    shape = LoadShape.constant("concurrency", 1, 5.0)
+    options = SoakOptions(
+        probe=ProbeOptions(target=None, speed=0.0),
+        shape=shape,
+        out_dir=tmp_path,
+        audio=("/no/such/file.wav",),
+    )
+    spec = shard_spec(
+        options, shape=shape, max_sessions=1, shard="h-1", out_dir=tmp_path / "1", seed=3
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_harness.soak.worker"],
+        input=orjson.dumps(spec) + b"\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: audio file /no/such/file.wav not found")

@@ -87,20 +87,30 @@ def test_fail_if_sets_the_exit_code_and_the_summary_says_which(
         ["--think", "soon"],
         ["--url", "ws://127.0.0.1:9/v1/realtime", "--mock-fault", "drop"],
         ["--audio", "no-such-sample", "--max-sessions", "1"],
+        ["--audio", "/no/such/file.wav", "--max-sessions", "1"],
+        ["--mock-fault", "server_error:0.2", "--max-sessions", "1"],
+        ["--text", " ", "--max-sessions", "1"],
     ],
 )
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_soak_refuses_bad_options_with_exit_2_and_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], workers: str
 ) -> None:
-    """A usage error is one ``error:`` line and exit 2, before any session runs."""
+    """A usage error is one ``error:`` line naming the problem and exit 2, before any session
+    runs: with worker processes too, where each worker would otherwise fail on it."""
     monkeypatch.chdir(tmp_path)
     env = (
         {**clean_env(), "OPENAI_API_KEY": "sk-test-0123456789"} if "--url" in args else clean_env()
     )
-    result = runner.invoke(app, ["soak", *args, "--out", str(tmp_path / "o")], env=env)
+    result = runner.invoke(
+        app, ["soak", *args, "--workers", workers, "--out", str(tmp_path / "o")], env=env
+    )
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert [line for line in result.output.splitlines() if line.startswith("error: ")]
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert "no worker wrote" not in errors[0]  # the problem itself, not its consequence
+    assert "Traceback" not in result.output
     assert not (tmp_path / "o" / "summary.json").exists()
 
 
