@@ -3,6 +3,9 @@
 Sans-I/O. A response is scheduled whole on absolute times when it starts (created, the item, the
 content part, paced deltas, closing events, ``response.done``); the event sequence comes from
 :mod:`realtime_harness.protocol.grammar`, the JSON shapes from :mod:`realtime_harness.mock.wire`.
+Its deltas and its closing events are made when they fall due (a delta stream and a
+:class:`~realtime_harness.mock.schedule.Later` entry), while what its end changes in the session
+(the item joining the conversation, the tokens counted) is settled when it starts.
 A cancel or a fault closes a response from what the client has been sent
 (:class:`~realtime_harness.mock.schedule.ResponseProgress`), so it closes exactly what is open.
 """

@@ -1,8 +1,9 @@
 """The mock session's schedule: typed entries on absolute times, and the actions they become.
 
 Sans-I/O. Everything a mock session emits is scheduled when it is decided (a response is laid out
-whole when it starts), so pacing does not drift, and a cancel or a fault knows exactly what the
-client has already been sent (everything polled) and closes exactly what is open.
+whole when it starts; some entries make their events only when due), so pacing does not drift,
+and a cancel or a fault knows exactly what the client has already been sent (everything polled)
+and closes exactly what is open.
 
 An entry is one of a few small frozen variants (:data:`Entry`); what an event means for the
 response it belongs to is a typed :data:`Effect` applied to that response's
