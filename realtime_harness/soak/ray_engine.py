@@ -23,7 +23,12 @@ from typing import Any
 
 from realtime_harness.exceptions import UsageError
 from realtime_harness.soak.merge import merge_dirs
-from realtime_harness.soak.results import FAILURES_FILE, SESSIONS_FILE, SUMMARY_FILE
+from realtime_harness.soak.results import (
+    FAILURES_FILE,
+    SESSIONS_FILE,
+    SUMMARY_FILE,
+    check_out_dir,
+)
 from realtime_harness.soak.runner import LiveFigures, SoakOptions, SoakOutcome, SoakRunner, run_soak
 from realtime_harness.soak.worker import (
     SHARDS_DIR,
@@ -93,11 +98,13 @@ async def run_ray(
         import ray
     except ImportError as exc:
         raise UsageError("--engine ray needs ray: pip install 'realtime-harness[ray]'") from exc
+    out = options.out_dir
+    # The merged results go to ``out`` only at the end: refuse it now, not after the run.
+    check_out_dir(out, overwrite=options.overwrite)
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, **dict(init_kwargs or {}))
     remote: Any = ray.remote(num_cpus=1)(ShardActor)
-    out = options.out_dir
     shapes = split_shape(options.shape, workers)
     budget = options.max_sessions
     rng = options.probe.rng

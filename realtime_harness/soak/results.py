@@ -54,12 +54,14 @@ __all__ = [
     "REPORT_FILE",
     "RESULTS_FORMAT",
     "SESSIONS_FILE",
+    "SHARDS_DIR",
     "SUMMARY_FILE",
     "SUMMARY_MD_FILE",
     "JsonlRead",
     "ResultsWriter",
     "SoakResults",
     "build_summary",
+    "check_out_dir",
     "iter_jsonl",
     "load_results",
     "phase_label",
@@ -71,6 +73,8 @@ __all__ = [
 ]
 
 SESSIONS_FILE = "sessions.jsonl"
+#: Where a run of several workers keeps each shard's own results, inside its ``--out``.
+SHARDS_DIR = "shards"
 FAILURES_FILE = "failures.jsonl"
 SUMMARY_FILE = "summary.json"
 SUMMARY_MD_FILE = "summary.md"
@@ -132,6 +136,32 @@ def _utc(epoch: float | None) -> str | None:
 
 
 # --- writing ---
+def check_out_dir(out_dir: Path, *, overwrite: bool = False) -> None:
+    """Make the results directory ``out_dir``, refusing one that already holds results or the
+    shards of an earlier run (unless ``overwrite``), or cannot be made: raises
+    :class:`~realtime_harness.exceptions.UsageError`. Called before a run starts, so that a run
+    of hours never ends with nowhere to write."""
+    if (out_dir / SESSIONS_FILE).exists() and not overwrite:
+        raise UsageError(
+            f"--out {out_dir}: already holds soak results ({SESSIONS_FILE}); "
+            "choose another directory or remove it"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: is a file, not a directory; name a directory")
+    shards = out_dir / SHARDS_DIR
+    if not overwrite and any(shards.glob(f"*/{SESSIONS_FILE}")):
+        raise UsageError(
+            f"--out {out_dir}: holds the shards of an earlier run ({shards}); merge them with "
+            f"`realtime-harness merge {shards}/* --out DIR`, or choose another directory"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out_dir}: cannot write there ({exc})") from exc
+    if not os.access(out_dir, os.W_OK):
+        raise UsageError(f"--out {out_dir}: cannot write there (no write permission)")
+
+
 class ResultsWriter:
     """Appends a run's records to its output directory, flushing each one.
 
@@ -158,14 +188,9 @@ class ResultsWriter:
         self.fail_if = list(fail_if)
         self.bucket_s = bucket_s
         self.shard = shard
+        check_out_dir(self.out_dir, overwrite=overwrite)
         sessions = self.out_dir / SESSIONS_FILE
-        if sessions.exists() and not overwrite:
-            raise UsageError(
-                f"--out {self.out_dir}: already holds soak results ({SESSIONS_FILE}); "
-                "choose another directory or remove it"
-            )
         try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
             self._sessions: IO[bytes] = sessions.open("wb")
             self._failures: IO[bytes] = (self.out_dir / FAILURES_FILE).open("wb")
         except OSError as exc:

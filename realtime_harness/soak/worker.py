@@ -31,7 +31,7 @@ from realtime_harness.probe.options import ProbeOptions
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.stats import Histogram
 from realtime_harness.soak.merge import merge_dirs
-from realtime_harness.soak.results import SoakResults
+from realtime_harness.soak.results import SHARDS_DIR, SoakResults, check_out_dir
 from realtime_harness.soak.runner import (
     LiveFigures,
     SoakOptions,
@@ -53,9 +53,6 @@ __all__ = [
     "shard_spec",
     "split_shape",
 ]
-
-#: Where the shards' own directories go, inside the run's ``--out``.
-SHARDS_DIR = "shards"
 
 # The plain (JSON-able) probe options a shard carries; the rest are callables or the target.
 _PLAIN = (
@@ -277,6 +274,8 @@ async def run_workers(
     gets the combined live figures about every ``update_s``."""
     check_inputs(options)
     out = options.out_dir
+    # The merged results go to ``out`` only at the end: refuse it now, not after the run.
+    check_out_dir(out, overwrite=options.overwrite)
     shapes = split_shape(options.shape, workers)
     budget = options.max_sessions
     rng = options.probe.rng

@@ -162,3 +162,35 @@ async def test_metrics_port_serves_the_live_figures(tmp_path: Path) -> None:
     assert values["realtime_harness_soak_draining"] == 1.0
     assert values['realtime_harness_soak_failures_total{group="response_failed server_error"}'] == 5
     assert values['realtime_harness_soak_ttfa_milliseconds{quantile="0.99"}'] >= 0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("case", ["results", "file", "shards"])
+def test_soak_refuses_an_output_directory_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str, case: str
+) -> None:
+    """An --out that holds results, is a file, or holds an earlier run's shards is refused in
+    one line before any session runs: with worker processes the merged results are written
+    only at the end, and a soak of hours must not end with nowhere to write."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "o"
+    if case == "file":
+        out.write_text("x")
+    else:
+        held = out / "shards" / "1" if case == "shards" else out
+        held.mkdir(parents=True)
+        (held / "sessions.jsonl").write_text('{"record": "run"}\n')
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = runner.invoke(
+        app,
+        ["soak", "--sessions", "1", "--duration", "30s", "--workers", workers, "--out", str(out)],
+        env=clean_env(),
+    )
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert f"--out {out}" in errors[0]
+    if case == "shards" and workers == "2":
+        assert "realtime-harness merge" in errors[0]
+    # nothing ran, nothing was written or removed
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
