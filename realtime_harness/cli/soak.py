@@ -309,11 +309,11 @@ def report(
     from realtime_harness.soak.report import write_report
     from realtime_harness.soak.results import (
         SESSIONS_FILE,
+        SHARDS_DIR,
         SUMMARY_MD_FILE,
         load_results,
         write_summary,
     )
-    from realtime_harness.soak.worker import SHARDS_DIR
 
     with one_line_errors():
         shards = sorted((directory / SHARDS_DIR).glob(f"*/{SESSIONS_FILE}"))

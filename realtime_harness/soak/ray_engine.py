@@ -26,12 +26,12 @@ from realtime_harness.soak.merge import merge_dirs
 from realtime_harness.soak.results import (
     FAILURES_FILE,
     SESSIONS_FILE,
+    SHARDS_DIR,
     SUMMARY_FILE,
     check_out_dir,
 )
 from realtime_harness.soak.runner import LiveFigures, SoakOptions, SoakOutcome, SoakRunner, run_soak
 from realtime_harness.soak.worker import (
-    SHARDS_DIR,
     combine_figures,
     figures_message,
     load_shard_spec,
