@@ -151,8 +151,9 @@ def check_out_dir(out_dir: Path, *, overwrite: bool = False) -> None:
     shards = out_dir / SHARDS_DIR
     if not overwrite and any(shards.glob(f"*/{SESSIONS_FILE}")):
         raise UsageError(
-            f"--out {out_dir}: holds the shards of an earlier run ({shards}); merge them with "
-            f"`realtime-harness merge {shards}/* --out DIR`, or choose another directory"
+            f"--out {out_dir}: holds the shards of an earlier run ({shards}) that were never "
+            f"merged; `realtime-harness report {out_dir}` merges them and writes its report, "
+            "or choose another directory"
         )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
