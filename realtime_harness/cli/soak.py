@@ -13,8 +13,9 @@ import enum
 import os
 import random
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -297,7 +298,35 @@ def soak(
     crossed = summary.get("failed_thresholds") or []
     if crossed:
         print(f"fail-if crossed: {', '.join(crossed)}", file=sys.stderr)
+    none_clean = None if thresholds else _none_clean(summary)
+    if none_clean is not None:
+        outcomes = summary["totals"]["outcomes"]
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(outcomes.items()))
+        print(
+            f"verdict: not one session was clean ({counts}) exit={none_clean.exit_code}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(none_clean.exit_code)
+    if crossed:
         raise typer.Exit(Outcome.SERVER_FAILURE.exit_code)
+
+
+def _none_clean(summary: Mapping[str, Any]) -> Outcome | None:
+    """The outcome to exit with when sessions ran and not one was clean; None otherwise.
+
+    Failures are what a soak measures, so with ``--fail-if`` the thresholds alone set the exit
+    code. Without any, a run in which no session worked measured nothing of a working service
+    and must not exit 0: its code is that of the sessions' worst outcome, in the precedence of
+    the exit codes (violation, then connection failure, then server failure).
+    """
+    totals = summary.get("totals")
+    outcomes = totals.get("outcomes") if isinstance(totals, Mapping) else None
+    if not isinstance(outcomes, Mapping) or not outcomes or outcomes.get(Outcome.CLEAN.value):
+        return None
+    for outcome in (Outcome.VIOLATION, Outcome.CONNECTION, Outcome.SERVER_FAILURE):
+        if outcomes.get(outcome.value):
+            return outcome
+    return Outcome.SERVER_FAILURE
 
 
 @app.command()

@@ -194,3 +194,33 @@ def test_soak_refuses_an_output_directory_before_running(
         assert f"realtime-harness report {out}" in errors[0]
     # nothing ran, nothing was written or removed
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "counts"),
+    [
+        (["--mock-fault", "server_error:rate=1"], 1, "server_failure 4"),
+        (["--url", "ws://127.0.0.1:9/v1/realtime?model=m"], 4, "connection_failure 4"),
+    ],
+)
+def test_a_soak_without_thresholds_where_no_session_was_clean_does_not_exit_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], code: int, counts: str
+) -> None:
+    """Without --fail-if, failures do not set the exit code, but a run in which not one session
+    worked (every response failed, or the service was never reached) measured nothing of a
+    working service: it exits with the code of the sessions' worst outcome and says why."""
+    monkeypatch.chdir(tmp_path)
+    env = clean_env()
+    if "--url" in args:
+        env["OPENAI_API_KEY"] = "sk-test-0123456789"
+    out = tmp_path / "soak"
+    result = runner.invoke(
+        app,
+        ["soak", "--sessions", "2", "--max-sessions", "4", *FAST, "--out", str(out), *args],
+        env=env,
+    )
+    assert result.exit_code == code, result.output
+    assert f"verdict: not one session was clean ({counts}) exit={code}" in result.output
+    # everything was written all the same
+    assert json.loads((out / "summary.json").read_text())["totals"]["sessions"] == 4
+    assert (out / "report.html").exists()
