@@ -75,6 +75,10 @@ _CONVERT_HINT = (
     "it looks like one JSON document (pretty-printed, or an array), not JSON Lines; convert it "
     "with `jq -c '.[]' FILE` (an array of events) or `jq -c . FILE` (one event)"
 )
+_NOT_UTF8_HINT = (
+    "its first line is not UTF-8 text: JSON Lines are UTF-8 (RFC 8259 section 8.1); save or "
+    "convert the file as UTF-8"
+)
 _NOT_EVENTS_HINT = (
     "no line is an event: expected JSON Lines with one server event (a JSON object with a "
     "string 'type') per line, or a realtime-harness recording"
@@ -177,6 +181,25 @@ def feed_line(validator: Validator, raw: bytes, line: int, *, last: bool = False
     return True
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _not_jsonl_problem(first: bytes, first_is_text: bool) -> str:
+    """What to tell of an input in which no line is an event, from its first non-blank line:
+    the start of one JSON document (``[``, or ``{`` alone on its line, as ``jq .`` and
+    ``json.dumps(indent=...)`` print), JSON that is not UTF-8, or anything else."""
+    if first[:1] == b"[" or first.rstrip() == b"{":
+        return _CONVERT_HINT
+    if first[:1] == b"{" and not first_is_text:
+        return _NOT_UTF8_HINT
+    return _NOT_EVENTS_HINT
+
+
 def _cut_short(raw: bytes) -> bool:
     """Whether an unterminated last line is half a JSON value (not a whole one that is no event)."""
     try:
@@ -204,6 +227,7 @@ def check_stream(
     skip = min(_SKIP_CHUNK, limit)
     number = usable = nonblank = oversized = 0
     first = b""
+    first_is_text = True
     truncated = False
     try:
         raw = readline(limit)
@@ -281,15 +305,14 @@ def check_stream(
                     truncated = _cut_short(raw)
                 if nonblank == 1:
                     first = raw[:64].lstrip()
+                    first_is_text = _is_utf8(raw)
             raw = readline(limit)
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
     report = validator.finish()
     if usable == 0 and oversized == 0 and nonblank > (1 if truncated else 0):
-        looks_json = first[:1] in (b"{", b"[")
-        return FileCheck(
-            name, report, InputState.NOT_JSONL, _CONVERT_HINT if looks_json else _NOT_EVENTS_HINT
-        )
+        problem = _not_jsonl_problem(first, first_is_text)
+        return FileCheck(name, report, InputState.NOT_JSONL, problem)
     if truncated:
         return FileCheck(name, report, InputState.TRUNCATED)
     if report.events == 0 and not report.violations:

@@ -62,6 +62,29 @@ def test_a_one_line_json_array_is_not_jsonl_either(tmp_path: Path) -> None:
     assert "jq -c '.[]'" in check.problem
 
 
+def test_json_lines_that_are_not_utf8_are_named_so(tmp_path: Path) -> None:
+    """A line of JSON with bytes that are not UTF-8 is not "one JSON document to convert with
+    jq": the problem named is the encoding (exit 2)."""
+    path = write(tmp_path, "latin1.jsonl", b'{"type": "session.created", "x": "caf\xe9"}\n')
+    check = check_file(path)
+    assert check.state is InputState.NOT_JSONL
+    assert "not UTF-8" in check.problem
+    assert "jq" not in check.problem
+
+
+def test_lines_of_json_objects_that_are_not_events_get_the_events_hint(tmp_path: Path) -> None:
+    """One JSON object per line, none an event: JSON Lines already, so no conversion hint."""
+    check = check_file(write(tmp_path, "objs.jsonl", b'{"a": 1}\n{"b": 2}\n'))
+    assert check.state is InputState.NOT_JSONL
+    assert "no line is an event" in check.problem
+
+
+def test_a_pretty_printed_object_gets_the_conversion_hint(tmp_path: Path) -> None:
+    """``jq .`` prints an object with ``{`` alone on its first line."""
+    check = check_file(write(tmp_path, "one.json", b'{\n  "type": "session.created"\n}\n'))
+    assert "jq -c . FILE" in check.problem
+
+
 def test_binary_input_is_a_usage_error(tmp_path: Path) -> None:
     """Bytes that are not text at all: not JSONL, exit 2, no traceback."""
     path = write(tmp_path, "noise.bin", bytes(range(256)) * 40)
