@@ -61,7 +61,8 @@ def merge_dirs(
 
     Each source may be finished (``summary.json``) or partial (only ``sessions.jsonl``).
     Raises UsageError for a missing source, an output that is one of the sources or already
-    holds results (unless ``overwrite``), or shards with different time-bucket widths.
+    holds results (unless ``overwrite``), a source given twice (the same directory, or a copy of
+    the same results), or shards with different time-bucket widths.
     """
     paths = [Path(s) for s in sources]
     if not paths:
@@ -75,6 +76,17 @@ def merge_dirs(
     if (out / SESSIONS_FILE).exists() and not overwrite:
         raise UsageError(f"merge: {out} already holds soak results; choose another directory")
     loaded = [load_results(path) for path in paths]
+    # Merging adds counts and histograms: a source given twice would count its sessions twice.
+    seen: dict[object, Path] = {}
+    for path, result in zip(paths, loaded, strict=True):
+        identity = _identity(path, result)
+        if identity in seen:
+            raise UsageError(
+                f"merge: {seen[identity]} and {path} hold the same results (a run started "
+                f"{result.run.get('started_at_utc') or 'at an unknown time'}); give each "
+                "directory once"
+            )
+        seen[identity] = path
     widths = {r.stats.bucket_s for r in loaded}
     if len(widths) > 1:
         raise UsageError(
@@ -123,3 +135,13 @@ def _first_utc(loaded: Sequence[SoakResults], started: float | None) -> str | No
         ):
             return str(result.run["started_at_utc"])
     return None
+
+
+def _identity(path: Path, result: SoakResults) -> object:
+    """What tells two sources' results apart: the run's start and its shards as written in its
+    header (a copy of a directory has the same), else the directory itself."""
+    started = result.run.get("started_at")
+    shards = result.run.get("shards")
+    if isinstance(started, int | float) and isinstance(shards, list):
+        return (float(started), tuple(str(s) for s in shards), result.run.get("shard"))
+    return path.resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,10 +110,17 @@ def test_merges_of_merges_add_up(tmp_path: Path) -> None:
     assert both.run["shards"] == ["0", "1", "2"]
 
 
-@pytest.mark.parametrize("case", ["none", "missing", "self", "exists"])
+@pytest.mark.parametrize("case", ["none", "missing", "self", "exists", "twice", "copy"])
 def test_bad_merges_are_usage_errors(tmp_path: Path, case: str) -> None:
     a, b, _ = _shards(tmp_path)
-    if case == "none":
+    if case in ("twice", "copy"):
+        # merging adds counts: a source given twice would count its sessions twice
+        other = a
+        if case == "copy":
+            other = tmp_path / "copy-of-shard-0"
+            shutil.copytree(a, other)
+        sources, out, fragment = [a, b, other], tmp_path / "o", "hold the same results"
+    elif case == "none":
         sources, out, fragment = [], tmp_path / "o", "at least one"
     elif case == "missing":
         sources, out, fragment = [a, tmp_path / "nope"], tmp_path / "o", "is not a directory"
