@@ -341,6 +341,8 @@ def check_writable(flag: str, path: Path, *, is_dir: bool = False) -> None:
     from realtime_harness.exceptions import UsageError
 
     directory = path if is_dir else path.parent
+    if is_dir and path.exists() and not path.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: it is a file; {flag} takes a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if not is_dir and path.is_dir():

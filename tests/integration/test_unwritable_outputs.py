@@ -43,6 +43,20 @@ def test_a_recording_under_a_file_is_refused_before_connecting(tmp_path: Path) -
     assert "sess_" not in done.stdout
 
 
+def test_save_audio_naming_a_file_says_it_takes_a_directory(tmp_path: Path) -> None:
+    """--save-audio takes a directory: naming an existing file is one line saying so, exit 2,
+    before any session starts, and the file is left as it was."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    done = run_cli("--save-audio", str(blocker), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"cannot write --save-audio {blocker}: it is a file" in done.stderr
+    assert "takes a directory" in done.stderr
+    assert "sess_" not in done.stdout
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
 @pytest.mark.parametrize("kind", ["directory", "under-a-file"])
 def test_mock_server_refuses_an_unwritable_ledger_at_start(tmp_path: Path, kind: str) -> None:
     """mock-server --ledger pointing at a directory or under a file: one line, exit 2."""
