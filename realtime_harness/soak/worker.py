@@ -31,7 +31,7 @@ from realtime_harness.probe.options import ProbeOptions
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.stats import Histogram
 from realtime_harness.soak.merge import merge_dirs
-from realtime_harness.soak.results import SHARDS_DIR, SoakResults, check_out_dir
+from realtime_harness.soak.results import SESSIONS_FILE, SHARDS_DIR, SoakResults, check_out_dir
 from realtime_harness.soak.runner import (
     LiveFigures,
     SoakOptions,
@@ -341,7 +341,7 @@ async def run_workers(
         for proc in procs:
             if proc.stdin is not None:
                 proc.stdin.close()
-    present = [d for d in dirs if (d / "sessions.jsonl").exists()]
+    present = [d for d in dirs if (d / SESSIONS_FILE).exists()]
     bad = [c for c in codes if c not in (0, 1)]
     # In the summary and the report, not only in the returned results: a worker that died may
     # have taken sessions in flight with it.
