@@ -368,6 +368,28 @@ def test_transcript_mismatch(build: TraceBuilder) -> None:
     assert rules_of(events) == [R.TRANSCRIPT_MISMATCH.name]
 
 
+@pytest.mark.parametrize("kind", ["audio", "text"])
+def test_a_caller_that_feeds_no_deltas_gets_no_mismatch(build: TraceBuilder, kind: str) -> None:
+    """deltas=False (the mock checks its clients, not its own deltas): a .done whose deltas were
+    not fed is no mismatch, while the ordering rules still hold."""
+    events = [e for e in clean_session(build, kind) if not e["type"].endswith(".delta")]
+    fed = Validator(build.dialect, deltas=False)
+    for event in events:
+        fed.server_event(event)
+    assert fed.finish().violations == []
+    # the same stream checked as usual: the .done does not match the (missing) deltas
+    assert rules_of(events, build.dialect) == [
+        (R.TEXT_MISMATCH if kind == "text" else R.TRANSCRIPT_MISMATCH).name
+    ]
+    # and the other rules still hold without deltas: a stream's .done twice
+    index = first(events, "text.done" if kind == "text" else "transcript.done")
+    events.insert(index + 1, {**events[index], "event_id": build.event_id()})
+    fed = Validator(build.dialect, deltas=False)
+    for event in events:
+        fed.server_event(event)
+    assert [v.rule for v in fed.finish().violations] == [R.STREAM_DONE_TWICE.name]
+
+
 def test_arguments_mismatch_and_after_done(build: TraceBuilder) -> None:
     """Arguments that do not add up, or a delta after .done, break the arguments rules."""
     events = clean_session(build, "function_call")

@@ -245,6 +245,9 @@ class Validator:
     :meth:`finish` once. ``dialect`` is detected from the stream when not given.
     ``vad_expected=False`` declares that the client means to run without server VAD (the
     validator also infers it from a ``session.update`` that sets turn detection to null).
+    ``deltas=False`` declares that the caller does not feed the server's ``*.delta`` events (the
+    mock server checks the client's side, which they do not affect): the rules that compare
+    deltas with their ``.done`` are off.
     """
 
     #: Remember at least this many recent server event ids for the uniqueness check.
@@ -252,7 +255,13 @@ class Validator:
     #: Keep at most this many violations (later ones are counted, not stored).
     MAX_VIOLATIONS = 1_000
 
-    def __init__(self, dialect: Dialect | None = None, *, vad_expected: bool | None = None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect | None = None,
+        *,
+        vad_expected: bool | None = None,
+        deltas: bool = True,
+    ) -> None:
         self.dialect: Dialect | None = dialect
         self.session_id: str | None = None
         self.violations: list[Violation] = []
@@ -285,6 +294,7 @@ class Validator:
         self._buffer_ms = 0.0
         self._commits_pending = 0
         self._vad_off_requested = vad_expected is False
+        self._deltas = deltas
         self._session_updated = False
         self._append_before_updated_reported = False
         self._before_created_reported = False
@@ -715,7 +725,7 @@ class Validator:
             return
         part.streams_done.add(key)
         part.streams_seen.add(key)
-        if stream.final_field is None or stream.mismatch is None:
+        if stream.final_field is None or stream.mismatch is None or not self._deltas:
             return
         final = event.get(stream.final_field)
         joined = "".join(part.text.pop(key, ()))
