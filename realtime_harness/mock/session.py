@@ -79,12 +79,19 @@ def choose_voice(
             if voice.name == reply_voice:
                 return voice
     if isinstance(instructions, str) and instructions:
-        words = set(re.findall(r"[\w-]+", instructions.lower()))
+        words = _words(instructions)
         for voice in voices:
             if voice.name.lower() in words:
                 return voice
     short = [v for v in voices if len(v.pcm) <= LONG_ANSWER_S * 48_000] or list(voices)
     return short[rng.randrange(len(short))]
+
+
+@functools.lru_cache(maxsize=64)
+def _words(instructions: str) -> frozenset[str]:
+    # every response reads the session's instructions, which seldom change (and the default
+    # ones run to a thousand characters)
+    return frozenset(re.findall(r"[\w-]+", instructions.lower()))
 
 
 Handler = Callable[["SessionBehaviour", Mapping[str, Any], float, "str | None"], None]
