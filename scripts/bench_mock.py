@@ -96,9 +96,12 @@ async def _serve(kind: str, pipe: Connection) -> None:
     if kind == "mock":
         from realtime_harness.mock import Latency, MockServer
 
-        # The CLI's configuration: the bundled speech samples, paced at 1x, validator on.
+        # The mock-server CLI's configuration: the bundled speech samples, paced at 1x,
+        # validator on, no log of what clients sent (its session lines count their messages).
         mock = MockServer(
-            latency=Latency(response_s=0.0, first_delta_s=0.1, speed=1.0), record_lateness=True
+            latency=Latency(response_s=0.0, first_delta_s=0.1, speed=1.0),
+            record_lateness=True,
+            keep_received=False,
         )
         await mock.start()
         url = mock.url

@@ -191,6 +191,8 @@ class SessionLog:
     # grow with every logged event and stall every session (see scripts/bench_mock.py).
     received_raw: list[bytes] = field(default_factory=list, repr=False)
     received_bytes: int = field(default=0, repr=False)
+    #: Client messages received, all of them (logged or not, valid or not).
+    messages: int = 0
     client_violations: list[Violation] = field(default_factory=list)
     #: Client violations found beyond the ones kept in ``client_violations``.
     client_violations_dropped: int = 0
@@ -209,7 +211,7 @@ class SessionLog:
         duration = (self.ended_at or time.time()) - self.started_at
         return (
             f"session {self.session_id} dialect={self.dialect.value} path={self.path} "
-            f"received={len(self.received_raw)} sent={self.sent} faults={self.faults} "
+            f"received={self.messages} sent={self.sent} faults={self.faults} "
             f"client_violations={len(self.client_violations) + self.client_violations_dropped} "
             f"close={self.close_code} "
             f"duration={duration:.1f}s"
@@ -816,6 +818,7 @@ class MockServer:
         record = link.record
         validator = link.validator
         now = link.now()
+        record.messages += 1
         event: dict[str, Any] | None = None
         raw = ""
         try:

@@ -34,7 +34,10 @@ def start(*args: str) -> tuple[subprocess.Popen[str], str]:
 
 async def one_session(url: str) -> str:
     async with open_client(url) as ws:
-        created = await Client(ws).recv()
+        client = Client(ws)
+        created = await client.recv()
+        await client.send({"type": "session.update", "session": {"type": "realtime"}})
+        await client.until("session.updated")
     return str(created["session"]["id"])  # type: ignore[index]
 
 
@@ -48,6 +51,7 @@ def test_cli_prints_the_url_first_logs_sessions_and_stops_cleanly(signum: int) -
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith(f"session {session_id} dialect=ga path=/v1/realtime")
+        assert " received=1 " in line  # counted, though this server keeps no log of them
         proc.send_signal(signum)
         _out, err = proc.communicate(timeout=10)
     finally:

@@ -78,6 +78,9 @@ async def test_a_mock_that_keeps_no_received_log_still_serves_and_validates() ->
     assert log.received == []
     assert mock.received == []
     assert log.client_violations == []
+    # still counted: session.update, 3 appends, commit, response.create, 2 appends
+    assert log.messages == 8
+    assert " received=8 " in log.summary()
     mock.check()
 
 
