@@ -12,9 +12,9 @@ at most 10 ms.
 Baseline, measured in the same run: a minimal paced echo server on the same ``websockets`` stack
 (``compression=None``, orjson) that parses every client message and sends a same-size audio delta
 every 100 ms on an absolute schedule. Both servers run with the CLI's garbage-collector settings
-(``tune_gc_for_serving``) and its event loop (uvloop's when the speed extra is installed), and
-are driven by the same client, also on uvloop's loop when it is installed so that the load
-generator is not the limit.
+(``tune_gc_for_serving`` and a ``PacedCollector``) and its event loop (uvloop's when the speed
+extra is installed), and are driven by the same client, also on uvloop's loop when it is
+installed so that the load generator is not the limit.
 
 For each server the load doubles from ``--start`` until a level fails, then bisection narrows the
 bracket to ``--precision`` (5 %). Each level is judged on a ``--measure`` window (4 s) after a
@@ -89,10 +89,14 @@ def _watch_gc() -> list[float]:
 async def _serve(kind: str, pipe: Connection) -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
+    from realtime_harness.mock.server import PacedCollector
+
     loop = asyncio.get_running_loop()
     lateness: list[float] = []
     # a collector pass pauses every session: the window's longest is printed beside the p99
     gc_pauses = _watch_gc()
+    # the mock-server CLI's collector on a timer, for both servers
+    PacedCollector().start(loop)
     if kind == "mock":
         from realtime_harness.mock import Latency, MockServer
 
@@ -461,7 +465,8 @@ def main() -> None:
     started = time.monotonic()
     titles = {
         "echo": "baseline: minimal paced echo server (websockets, no compression)",
-        "mock": "mock: MockServer (behaviour, validator, logs), 1x audio, full duplex",
+        "mock": "mock: MockServer as mock-server runs it (behaviour, validator), 1x audio, "
+        "full duplex",
     }
     found: dict[str, list[int]] = {"echo": [], "mock": []}
     costs: dict[str, list[float]] = {"echo": [], "mock": []}

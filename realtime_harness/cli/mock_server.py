@@ -19,7 +19,12 @@ import typer
 from realtime_harness.cli._app import app, fail, one_line_errors
 from realtime_harness.mock.config import ANY, REALTIME_MODELS, AnyName, Latency
 from realtime_harness.mock.fault_spec import FaultSpec, parse_fault_spec
-from realtime_harness.mock.server import MockServer, SessionLog, tune_gc_for_serving
+from realtime_harness.mock.server import (
+    MockServer,
+    PacedCollector,
+    SessionLog,
+    tune_gc_for_serving,
+)
 from realtime_harness.protocol.dialects import Dialect
 from realtime_harness.protocol.outcome import Outcome
 from realtime_harness.redact import redact_text, register_secret
@@ -142,8 +147,10 @@ async def _serve(
             "choose another --host or --port (0 picks a free one)",
             Outcome.USAGE,
         )
-    # This process only serves sessions: keep the collector's full passes short and rare.
+    # This process only serves sessions: keep the collector's passes short, full ones rare.
     tune_gc_for_serving()
+    collector = PacedCollector()
+    collector.start(loop)
     # The URL is the first line of output, written at once, so scripts can read it and connect;
     # if nobody can read it (stdout closed) the server still serves.
     _write_stdout(server.url + "\n")
@@ -160,6 +167,7 @@ async def _serve(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), stop_after)
     finally:
+        collector.stop()
         await server.stop()
         lines.close()
 

@@ -18,7 +18,13 @@ from realtime_harness.mock.fault_spec import (
     parse_fault_spec,
 )
 from realtime_harness.mock.ledger import Ledger
-from realtime_harness.mock.server import MockServer, SessionLog, default_voices, tune_gc_for_serving
+from realtime_harness.mock.server import (
+    MockServer,
+    PacedCollector,
+    SessionLog,
+    default_voices,
+    tune_gc_for_serving,
+)
 from realtime_harness.mock.session import SessionBehaviour
 from realtime_harness.mock.voices import Voice, tone_voice
 
@@ -35,6 +41,7 @@ __all__ = [
     "Latency",
     "Ledger",
     "MockServer",
+    "PacedCollector",
     "SessionBehaviour",
     "SessionLog",
     "Voice",

@@ -84,7 +84,14 @@ from realtime_harness.protocol.ids import new_id
 from realtime_harness.protocol.validator import Validator, Violation
 from realtime_harness.redact import MASK, redact_text, register_secret
 
-__all__ = ["MockServer", "SessionLike", "SessionLog", "default_voices", "tune_gc_for_serving"]
+__all__ = [
+    "MockServer",
+    "PacedCollector",
+    "SessionLike",
+    "SessionLog",
+    "default_voices",
+    "tune_gc_for_serving",
+]
 
 log = logging.getLogger("realtime_harness.mock")
 
@@ -136,7 +143,8 @@ def default_voices() -> tuple[Voice, ...]:
 
 
 def tune_gc_for_serving() -> None:
-    """Garbage-collector settings for a process whose job is to serve mock sessions (the CLI).
+    """Garbage-collector settings for a process whose job is to serve mock sessions (the CLI);
+    run a :class:`PacedCollector` in its event loop too.
 
     Every pass of the collector pauses every session while it runs, for a time that grows with
     the number of objects it walks (about 1 µs each on a busy 2-core machine,
@@ -144,12 +152,66 @@ def tune_gc_for_serving() -> None:
     failed a 10 ms lateness goal on its own. So passes are kept small rather than rare: the
     youngest generation is collected every 2,000 new objects and the middle one every third
     time (at most about 6,000 objects, a few milliseconds), while full passes, which walk
-    everything, wait for 10,000 middle ones (hours of serving). Freezing what start-up loaded
+    everything, wait for 10,000 middle ones (about 80 minutes with the paced collector's two a
+    second). Freezing what start-up loaded
     keeps it out of every pass. The mock's own objects are freed by reference counting; cycles
     are still collected. Process-wide, so the library never calls it on its own.
     """
     gc.freeze()
     gc.set_threshold(2_000, 2, 10_000)
+
+
+#: How often a :class:`PacedCollector` collects the youngest generation (seconds).
+YOUNG_COLLECTION_S = 0.25
+
+
+class PacedCollector:
+    """Collects the younger generations on a timer, so that no pass walks many objects.
+
+    The collector's own trigger counts objects made minus objects freed. A busy mock makes and
+    frees about as many, so that count rises slowly: the youngest generation was collected every
+    few seconds, and its pass then walked every object made since and still alive, those of
+    every response in flight among them (about 30 each): 14-18 ms at 470 sessions, every session
+    held up meanwhile. Collected every :data:`YOUNG_COLLECTION_S` instead, a pass walks what a
+    quarter of a second left: 2-5 ms (docs/benchmarks.md, bench_mock). The middle generation is
+    collected every second time. A full pass, which walks everything, comes when the middle
+    generation has been collected as many times as the collector's third threshold says (10,000
+    after :func:`tune_gc_for_serving`: about every 80 minutes), as the collector itself would
+    do; it cannot, since the timer's passes keep its own count low.
+
+    Process-wide, like :func:`tune_gc_for_serving`: for a process that only serves. Does
+    nothing while the collector is disabled (``gc.disable()``).
+    """
+
+    def __init__(self, every: float = YOUNG_COLLECTION_S) -> None:
+        self.every = every
+        self._ticks = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start collecting on ``loop`` (the running loop when not given)."""
+        self._loop = loop or asyncio.get_running_loop()
+        self._timer = self._loop.call_later(self.every, self._tick)
+
+    def stop(self) -> None:
+        """Stop collecting."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._loop = None
+
+    def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        if gc.isenabled():
+            self._ticks += 1
+            if gc.get_count()[2] > gc.get_threshold()[2]:
+                gc.collect(2)
+            else:
+                gc.collect(1 if self._ticks % 2 == 0 else 0)
+        self._timer = loop.call_later(self.every, self._tick)
 
 
 class SessionLike(Protocol):

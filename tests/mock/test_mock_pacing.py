@@ -20,7 +20,13 @@ from websockets.frames import Frame, Opcode
 from realtime_harness.mock import Latency, MockServer
 from realtime_harness.mock.connection import BatchingConnection, text_frame_header
 from realtime_harness.mock.schedule import Action, SendEvent
-from realtime_harness.mock.server import SessionLog, _Link, tune_gc_for_serving
+from realtime_harness.mock.server import (
+    YOUNG_COLLECTION_S,
+    PacedCollector,
+    SessionLog,
+    _Link,
+    tune_gc_for_serving,
+)
 from realtime_harness.protocol.dialects import Dialect
 
 
@@ -191,6 +197,111 @@ def test_serving_keeps_the_collectors_passes_small() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+class _Handle:
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
+
+    def cancel(self) -> None:
+        self.callback = None
+
+
+class _Later:
+    """A loop's ``call_later``, scripted: the collector's timer is recorded and run by hand."""
+
+    def __init__(self) -> None:
+        self.pending: list[_Handle] = []
+        self.delays: list[float] = []
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> _Handle:
+        handle = _Handle(callback)
+        self.delays.append(delay)
+        self.pending.append(handle)
+        return handle
+
+    def fire(self) -> None:
+        callback = self.pending.pop(0).callback
+        if callback is not None:
+            callback()
+
+
+def _collections(run: Callable[[], None]) -> list[int]:
+    """The generations the collector passed over while ``run`` ran (automatic passes held off)."""
+    seen: list[int] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    before = gc.get_threshold()
+    gc.set_threshold(10**9, 10**9, before[2])
+    gc.callbacks.append(callback)
+    try:
+        run()
+    finally:
+        gc.callbacks.remove(callback)
+        gc.set_threshold(*before)
+    return seen
+
+
+def test_the_paced_collector_collects_the_young_generations_on_its_timer() -> None:
+    """Every tick the youngest generation, every second tick the middle one too; the timer is
+    re-armed each time and stopped by stop()."""
+    loop = _Later()
+    collector = PacedCollector()
+    collector.start(loop)  # type: ignore[arg-type]
+
+    def ticks() -> None:
+        for _ in range(4):
+            loop.fire()
+
+    assert _collections(ticks) == [0, 1, 0, 1]
+    assert loop.delays == [YOUNG_COLLECTION_S] * 5
+    collector.stop()
+    assert _collections(loop.fire) == []  # the armed timer was cancelled
+
+
+def test_the_paced_collector_makes_the_full_pass_the_collector_would() -> None:
+    """Its passes keep the collector's own count low, so it makes the full pass itself once
+    the middle generation has been collected as often as the third threshold says."""
+    loop = _Later()
+    collector = PacedCollector(every=0.5)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(before[0], before[1], 2)
+        collector.start(loop)  # type: ignore[arg-type]
+
+        def ticks() -> None:
+            gc.collect()  # the counts start from zero
+            for _ in range(8):
+                loop.fire()
+
+        seen = _collections(ticks)
+    finally:
+        collector.stop()
+        gc.set_threshold(*before)
+    # the first gc.collect() is the test's own; then three middle passes make the count 3 > 2
+    assert seen[1:] == [0, 1, 0, 1, 0, 1, 2, 1]
+    assert loop.delays == [0.5] * 9
+
+
+def test_the_paced_collector_does_nothing_while_the_collector_is_disabled() -> None:
+    loop = _Later()
+    collector = PacedCollector()
+    collector.start(loop)  # type: ignore[arg-type]
+
+    def ticks() -> None:
+        for _ in range(3):
+            loop.fire()
+
+    gc.disable()
+    try:
+        assert _collections(ticks) == []
+    finally:
+        gc.enable()
+        collector.stop()
+    assert len(loop.delays) == 4  # still re-armed: it resumes once the collector is enabled
 
 
 @pytest.mark.parametrize("latency", [FAST, Latency(response_s=0.0, first_delta_s=0.0, speed=8.0)])
