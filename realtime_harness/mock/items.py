@@ -35,6 +35,9 @@ class Conversation:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.audio_ms: dict[str, int] = {}
+        # their sum, kept as they change: every response's usage reads it, and a long session's
+        # conversation holds thousands of items
+        self._audio_total = 0
         self.last_item_id: str | None = None
         self.call_ids: set[str] = set()
 
@@ -44,6 +47,7 @@ class Conversation:
         item_id = str(item["id"])
         self.items[item_id] = item
         if audio_ms is not None:
+            self._audio_total += audio_ms - self.audio_ms.get(item_id, 0)
             self.audio_ms[item_id] = audio_ms
         self.last_item_id = item_id
         return previous
@@ -55,7 +59,7 @@ class Conversation:
 
     def input_audio_ms(self) -> int:
         """Audio held by all items (for usage)."""
-        return sum(self.audio_ms.values())
+        return self._audio_total
 
     def create(
         self, event: Mapping[str, Any], rng: random.Random
@@ -126,9 +130,12 @@ class Conversation:
         Raises:
             Rejected: no such item.
         """
-        if self.items.pop(str(item_id), None) is None:
+        key = str(item_id)
+        if self.items.pop(key, None) is None:
             raise _missing(item_id)
-        return str(item_id)
+        # a deleted item's audio no longer counts as input
+        self._audio_total -= self.audio_ms.pop(key, 0)
+        return key
 
     def truncate(self, item_id: object, end: object) -> int:
         """Cut an item's audio at ``end`` ms; returns ``end``.
@@ -146,6 +153,7 @@ class Conversation:
                 f"Audio content of {have}ms is already shorter than {end}ms",
                 "audio_end_ms",
             )
+        self._audio_total += end - have
         self.audio_ms[key] = end
         return end
 

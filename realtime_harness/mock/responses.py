@@ -250,9 +250,11 @@ class ResponseWriter:
                     stream.times = [at + offset / 1000.0 / speed for offset in layout.offsets_ms]
                 else:
                     stream.times = [at] * len(layout.offsets_ms)
-                stream.types = list(layout.types)
-                stream.payloads = list(layout.payloads)
-                stream.audio_ms = list(layout.audio_ms)
+                # shared, never changed: what the voice says is the same in every response
+                stream.types = layout.types
+                stream.payloads = layout.payloads
+                stream.audio_ms = layout.audio_ms
+                stream.whole = layout.whole
                 if layout.chunks:
                     times.append(stream.times[-1])
             elif run.kind == "audio":
@@ -453,6 +455,8 @@ class _AudioLayout:
     payloads: tuple[str, ...]
     audio_ms: tuple[int, ...]  # 0 for transcript deltas
     chunks: int
+    #: What the whole layout tells the client: audio ms, deltas, transcript deltas.
+    whole: tuple[int, int, tuple[str, ...]]
 
 
 @functools.lru_cache(maxsize=256)
@@ -490,7 +494,15 @@ def _audio_layout(
         types.append(transcript_type)
         payloads.append(word)
         audio_ms.append(0)
-    return _AudioLayout(tuple(offsets), tuple(types), tuple(payloads), tuple(audio_ms), len(chunks))
+    said = tuple(p for p, ms in zip(payloads, audio_ms, strict=True) if not ms)
+    return _AudioLayout(
+        tuple(offsets),
+        tuple(types),
+        tuple(payloads),
+        tuple(audio_ms),
+        len(chunks),
+        (sum(audio_ms), len(audio_ms), said),
+    )
 
 
 def _chunk_text(text: str, pieces: int) -> list[str]:

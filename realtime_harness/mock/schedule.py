@@ -17,7 +17,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from realtime_harness.mock.fault_spec import FaultRecord
 from realtime_harness.protocol.grammar import Part
@@ -204,22 +204,28 @@ class ResponseProgress:
 
 @dataclass(slots=True)
 class DeltaStream:
-    """A response's deltas as parallel lists of plain values: a 25 s answer is four lists, not
-    hundreds of objects the garbage collector would walk on every full pass."""
+    """A response's deltas as parallel sequences of plain values: a 25 s answer is four lists,
+    not hundreds of objects the garbage collector would walk on every full pass. A stream made
+    from a voice's cached layout shares its tuples (what is said) and has only its own times.
+
+    ``whole``: what the whole stream tells the client (audio ms, deltas, text deltas), when it
+    is known ahead (the cached layout's), so that looking ahead need not add it up.
+    """
 
     ids: dict[str, Any]
     times: list[float] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-    payloads: list[str] = field(default_factory=list)
-    audio_ms: list[int] = field(default_factory=list)  # 0 for text deltas
+    types: Sequence[str] = field(default_factory=list)
+    payloads: Sequence[str] = field(default_factory=list)
+    audio_ms: Sequence[int] = field(default_factory=list)  # 0 for text deltas
     index: int = 0
+    whole: tuple[int, int, tuple[str, ...]] | None = None
 
     def add(self, at: float, etype: str, payload: str, ms: int) -> None:
-        """Append one delta due at ``at``."""
+        """Append one delta due at ``at`` (to a stream built delta by delta: lists)."""
         self.times.append(at)
-        self.types.append(etype)
-        self.payloads.append(payload)
-        self.audio_ms.append(ms)
+        cast("list[str]", self.types).append(etype)
+        cast("list[str]", self.payloads).append(payload)
+        cast("list[int]", self.audio_ms).append(ms)
 
     def effect(self, i: int) -> Effect:
         """What delta ``i`` tells the client."""
@@ -306,6 +312,12 @@ def progress_after(
             # apply(effect(i)) for each delta left, summed: audio adds its ms, text its words
             stream = entry.stream
             start = stream.index
+            if start == 0 and stream.whole is not None:
+                ms, deltas, text = stream.whole
+                seen.audio_ms += ms
+                seen.deltas += deltas
+                seen.text += text
+                continue
             audio_ms = stream.audio_ms[start:]
             seen.audio_ms += sum(audio_ms)
             seen.deltas += len(audio_ms)

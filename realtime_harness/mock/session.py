@@ -83,8 +83,14 @@ def choose_voice(
         for voice in voices:
             if voice.name.lower() in words:
                 return voice
-    short = [v for v in voices if len(v.pcm) <= LONG_ANSWER_S * 48_000] or list(voices)
+    short = _short(voices)
     return short[rng.randrange(len(short))]
+
+
+@functools.lru_cache(maxsize=16)
+def _short(voices: tuple[Voice, ...]) -> tuple[Voice, ...]:
+    # the voices a first probe may be answered with (the session's voices seldom change)
+    return tuple(v for v in voices if len(v.pcm) <= LONG_ANSWER_S * 48_000) or voices
 
 
 @functools.lru_cache(maxsize=64)

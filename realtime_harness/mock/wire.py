@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
+
 from realtime_harness.mock.voices import Voice
 from realtime_harness.protocol import catalog as C
 from realtime_harness.protocol.audio import AudioFormat, alaw_encode, ulaw_encode
@@ -68,7 +70,7 @@ class Wire:
 
     def item_events(self, item: Mapping[str, Any], previous: str | None) -> list[dict[str, Any]]:
         """A new conversation item: beta ``created``; GA ``added`` then ``done``."""
-        snapshot = json.loads(json.dumps(item))
+        snapshot = _snapshot(item)
         events = [self.event(C.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=snapshot)]
         if self.ga:
             events.append(
@@ -154,6 +156,15 @@ class Wire:
                 {"name": "requests", "limit": 20_000, "remaining": 19_999, "reset_seconds": 0.003},
             )
         return self.event(C.RATE_LIMITS_UPDATED, rate_limits=limits)
+
+
+def _snapshot(item: Mapping[str, Any]) -> Any:
+    """A deep copy of a JSON value (the event keeps the item as it is now)."""
+    try:
+        return orjson.loads(orjson.dumps(item))
+    except (orjson.JSONEncodeError, TypeError):
+        # what orjson does not take (integers past 64 bits, keys that are not strings)
+        return json.loads(json.dumps(item))
 
 
 @functools.cache

@@ -691,3 +691,22 @@ def test_a_fresh_mock_answers_with_a_short_sample_unless_asked_for_a_long_one() 
     assert choose_voice(voices, random.Random(0), reply_voice="long", instructions=None).name == (
         "long"
     )
+
+
+def test_the_conversation_counts_the_audio_its_items_hold_as_they_change() -> None:
+    """A response's input usage counts the audio of the items in the conversation: added,
+    truncated (what is left) and deleted (nothing) items alike, kept as a running total."""
+    from realtime_harness.mock.items import Conversation
+
+    conversation = Conversation()
+    conversation.add({"id": "item_a", "type": "message"}, 3_000)
+    conversation.add({"id": "item_b", "type": "message"}, 1_200)
+    conversation.add({"id": "item_c", "type": "message"})  # text: no audio
+    assert conversation.input_audio_ms() == 4_200
+    conversation.truncate("item_a", 500)
+    assert conversation.input_audio_ms() == 1_700
+    conversation.delete("item_b")
+    assert conversation.input_audio_ms() == 500
+    conversation.add({"id": "item_a", "type": "message"}, 800)  # the same id again
+    assert conversation.input_audio_ms() == 800
+    assert conversation.input_audio_ms() == sum(conversation.audio_ms.values())
