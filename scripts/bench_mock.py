@@ -315,7 +315,8 @@ def _report(kind: str, result: dict[str, Any]) -> None:
         f"cpu={result.get('cpu_s', 0) / result.get('window_s', 1):4.0%} "
         f"client cpu={result.get('client_cpu', float('nan')):4.0%} "
         f"({result.get('cpu_us', float('nan')):5.0f} us/session/s) "
-        f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}",
+        f"errors={result.get('errors', 0)} {'PASS' if result['ok'] else 'FAIL'}"
+        + (f" ({result['why']})" if result.get("why") else ""),
         flush=True,
     )
 
