@@ -220,10 +220,11 @@ class _Later:
         self.pending.append(handle)
         return handle
 
-    def fire(self) -> None:
-        callback = self.pending.pop(0).callback
-        if callback is not None:
-            callback()
+    def fire(self, times: int = 1) -> None:
+        for _ in range(times):
+            callback = self.pending.pop(0).callback
+            if callback is not None:
+                callback()
 
 
 def _collections(run: Callable[[], None]) -> list[int]:
@@ -251,12 +252,7 @@ def test_the_paced_collector_collects_the_young_generations_on_its_timer() -> No
     loop = _Later()
     collector = PacedCollector()
     collector.start(loop)  # type: ignore[arg-type]
-
-    def ticks() -> None:
-        for _ in range(4):
-            loop.fire()
-
-    assert _collections(ticks) == [0, 1, 0, 1]
+    assert _collections(lambda: loop.fire(4)) == [0, 1, 0, 1]
     assert loop.delays == [YOUNG_COLLECTION_S] * 5
     collector.stop()
     assert _collections(loop.fire) == []  # the armed timer was cancelled
@@ -274,8 +270,7 @@ def test_the_paced_collector_makes_the_full_pass_the_collector_would() -> None:
 
         def ticks() -> None:
             gc.collect()  # the counts start from zero
-            for _ in range(8):
-                loop.fire()
+            loop.fire(8)
 
         seen = _collections(ticks)
     finally:
@@ -290,14 +285,9 @@ def test_the_paced_collector_does_nothing_while_the_collector_is_disabled() -> N
     loop = _Later()
     collector = PacedCollector()
     collector.start(loop)  # type: ignore[arg-type]
-
-    def ticks() -> None:
-        for _ in range(3):
-            loop.fire()
-
     gc.disable()
     try:
-        assert _collections(ticks) == []
+        assert _collections(lambda: loop.fire(3)) == []
     finally:
         gc.enable()
         collector.stop()
