@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import random
+from typing import Any
 
 import pytest
 from mock_testkit import (
@@ -710,3 +711,26 @@ def test_the_conversation_counts_the_audio_its_items_hold_as_they_change() -> No
     conversation.add({"id": "item_a", "type": "message"}, 800)  # the same id again
     assert conversation.input_audio_ms() == 800
     assert conversation.input_audio_ms() == sum(conversation.audio_ms.values())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "input_text", "text": "hi"}],
+        [{"type": "input_text", "text": "hi", "n": 2**70}],  # past orjson's 64 bits
+    ],
+    ids=["plain", "big-integer"],
+)
+def test_an_item_event_carries_a_copy_of_the_item_as_it_is_now(content: list[Any]) -> None:
+    """The item in conversation.item.added/done is a deep copy: later changes to the
+    conversation's item (its status, a truncation) do not reach an event already made."""
+    from realtime_harness.mock.wire import Wire
+
+    wire = Wire(Dialect.GA, lambda: "event_1")
+    item = {"id": "item_a", "type": "message", "status": "in_progress", "content": content}
+    added, done = wire.item_events(item, None)
+    item["status"] = "completed"
+    item["content"][0]["text"] = "changed"
+    assert added["item"]["status"] == done["item"]["status"] == "in_progress"
+    assert added["item"]["content"][0]["text"] == "hi"
+    assert added["item"]["content"][0].get("n") == content[0].get("n")
