@@ -17,10 +17,14 @@ from realtime_harness.mock.vad import EnergyVad, VadEvent
 from realtime_harness.mock.voices import PLACEHOLDER_TRANSCRIPT, Voice, match_transcript
 from realtime_harness.protocol.audio import alaw_decode, ulaw_decode
 
-__all__ = ["BYTES_PER_MS", "Committed", "InputBuffer", "transcribe"]
+__all__ = ["BYTES_PER_MS", "TRANSCRIBED_MS", "Committed", "InputBuffer", "transcribe"]
 
 #: Bytes per millisecond of input audio by format.
 BYTES_PER_MS = {"pcm16": 48, "g711_ulaw": 8, "g711_alaw": 8}
+#: Audio kept for the transcript, from the start of the buffer: enough to find any bundled
+#: sample (the longest speaks 25 s), and bounded for a client that appends for an hour without
+#: committing (64 KB of base64 a second).
+TRANSCRIBED_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class InputBuffer:
 
     def __init__(self) -> None:
         self._chunks: list[str] = []
+        self._kept_ms = 0.0
         self.buffer_ms = 0.0
         #: Appended-audio time since the session began (VAD and idle-timeout positions).
         self.position_ms = 0.0
@@ -66,8 +71,10 @@ class InputBuffer:
 
     def append(self, audio: str, size: int) -> list[VadEvent]:
         """Buffer ``audio`` (base64 of ``size`` bytes); the VAD's speech starts and stops."""
-        self._chunks.append(audio)
         ms = size / self._per_ms
+        if self._kept_ms < TRANSCRIBED_MS:
+            self._chunks.append(audio)
+            self._kept_ms += ms
         self.buffer_ms += ms
         self.position_ms += ms
         if self.vad is None:
@@ -88,12 +95,14 @@ class InputBuffer:
         """Empty the buffer for a commit (the VAD's turn ends with it)."""
         committed = Committed(tuple(self._chunks), int(self.buffer_ms), self.format)
         self._chunks = []
+        self._kept_ms = 0.0
         self.buffer_ms = 0.0
         return committed
 
     def clear(self) -> None:
         """``input_audio_buffer.clear``: drop the audio and any turn in progress."""
         self._chunks = []
+        self._kept_ms = 0.0
         self.buffer_ms = 0.0
         self.reset_vad()
 
@@ -104,7 +113,8 @@ class InputBuffer:
 
 
 def transcribe(committed: Committed, voices: Sequence[Voice]) -> str:
-    """The transcript of committed audio: the bundled voice it contains, else a placeholder."""
+    """The transcript of committed audio: the bundled voice it contains (in its first
+    :data:`TRANSCRIBED_MS`), else a placeholder."""
     if committed.format != "pcm16":
         return PLACEHOLDER_TRANSCRIPT
     with contextlib.suppress(binascii.Error, ValueError):

@@ -734,3 +734,25 @@ def test_an_item_event_carries_a_copy_of_the_item_as_it_is_now(content: list[Any
     assert added["item"]["status"] == done["item"]["status"] == "in_progress"
     assert added["item"]["content"][0]["text"] == "hi"
     assert added["item"]["content"][0].get("n") == content[0].get("n")
+
+
+def test_the_input_buffer_keeps_at_most_a_minute_for_the_transcript() -> None:
+    """A client that appends without committing does not grow the session's memory without
+    bound: past TRANSCRIBED_MS only the buffer's length grows, and a sample at the start of a
+    long buffer is still transcribed."""
+    from realtime_harness.mock.input import TRANSCRIBED_MS, InputBuffer, transcribe
+
+    voice = tone_voice(0.5, "The exact spoken words.")
+    buffer = InputBuffer()
+    chunks = [e["audio"] for e in appends(voice.pcm + silence(70_000))]
+    for chunk in chunks:
+        buffer.append(chunk, len(base64.b64decode(chunk)))
+    assert buffer.buffer_ms == 70_500
+    committed = buffer.take()
+    assert committed.ms == 70_500
+    kept_ms = sum(len(base64.b64decode(c)) for c in committed.chunks) / 48
+    assert TRANSCRIBED_MS <= kept_ms < TRANSCRIBED_MS + 100
+    assert transcribe(committed, (voice,)) == voice.text
+    # the next buffer keeps its own first minute
+    buffer.append(chunks[0], len(base64.b64decode(chunks[0])))
+    assert buffer.take().chunks == (chunks[0],)
