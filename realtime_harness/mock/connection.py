@@ -39,9 +39,10 @@ _TEXT = 0x81
 _HEAD_16 = struct.Struct("!BBH").pack
 _HEAD_64 = struct.Struct("!BBQ").pack
 _LENGTH_64 = struct.Struct("!Q").unpack_from
-#: The library's frame parser, and where it waits for the first byte of the next frame.
-_PARSE_CODE = Protocol.parse.__code__
-_AT_EOF_CODE = StreamReader.at_eof.__code__
+#: The library's frame parser, and where it waits for the first byte of the next frame (None
+#: when this library version has neither: its own parser then reads every frame).
+_PARSE_CODE = getattr(getattr(Protocol, "parse", None), "__code__", None)
+_AT_EOF_CODE = getattr(getattr(StreamReader, "at_eof", None), "__code__", None)
 
 
 def text_frame_header(length: int) -> bytes:
@@ -118,22 +119,29 @@ class BatchingConnection(ServerConnection):
         """Whether whole client frames can be parsed here from now on: messages go to the
         callback, the connection is open with no extension, and the library's parser is waiting
         for the first byte of a frame with nothing buffered (what it has been given ended with
-        a whole frame), so what it is given later starts with one."""
-        protocol = self.protocol
-        if (
-            self._on_message is None
-            or self._queued
-            or self.request is None
-            or protocol.state is not State.OPEN
-            or protocol.extensions
-            or protocol.debug
-            or protocol.reader.buffer
-            # the size limits this parser applies, by the names this library version gives them
-            or not hasattr(protocol, "max_message_size")
-            or protocol.max_fragment_size is not None
-        ):
+        a whole frame), so what it is given later starts with one.
+
+        What it reads of the library is not its public interface: a version that lays it out
+        otherwise is left to parse every frame itself."""
+        if self._on_message is None or self._queued or self.request is None:
             return False
-        generator: Any = protocol.parser
+        if _PARSE_CODE is None or _AT_EOF_CODE is None:
+            return False
+        protocol = self.protocol
+        try:
+            if (
+                protocol.state is not State.OPEN
+                or protocol.extensions
+                or protocol.debug
+                or protocol.reader.buffer
+                # the size limits this parser applies, by this library version's names
+                or protocol.max_fragment_size is not None
+                or not isinstance(protocol.max_message_size, int | None)
+            ):
+                return False
+            generator: Any = protocol.parser
+        except AttributeError:
+            return False
         parsing = False
         while generator is not None:
             code = getattr(generator, "gi_code", None)

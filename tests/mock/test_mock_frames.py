@@ -239,3 +239,37 @@ async def test_the_pure_python_unmasking_gives_the_same_messages(
     async with pair() as p:
         p.feed(data, [7, 300, 5000])
         assert p.seen == expected
+
+
+@pytest.mark.asyncio
+async def test_a_library_laid_out_otherwise_parses_every_frame_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the connection reads of websockets is not its public interface: when the parser's
+    code is not where it was looked for, or the protocol lacks an attribute, frames go the
+    library's way and nothing fails."""
+    from types import SimpleNamespace
+
+    from websockets.protocol import State
+
+    from realtime_harness.mock import connection
+
+    monkeypatch.setattr(connection, "_AT_EOF_CODE", None)
+    data, expected = _frames()
+    async with pair() as p:
+        p.feed(data, [9, 500])
+        assert p.seen == expected
+        assert not p.server._direct
+        monkeypatch.undo()
+        protocol = p.server.protocol
+        # an open protocol without the reader this version has
+        p.server.protocol = SimpleNamespace(  # type: ignore[assignment]
+            state=State.OPEN, extensions=[], debug=False
+        )
+        try:
+            assert not p.server._may_parse_directly()
+        finally:
+            p.server.protocol = protocol
+        p.feed(client_frame(b"then"))
+        assert p.server._direct
+        assert p.seen[-1] == b"then"
