@@ -153,9 +153,9 @@ def tune_gc_for_serving() -> None:
     youngest generation is collected every 2,000 new objects and the middle one every third
     time (at most about 6,000 objects, a few milliseconds), while full passes, which walk
     everything, wait for 10,000 middle ones (about 80 minutes with the paced collector's two a
-    second). Freezing what start-up loaded
-    keeps it out of every pass. The mock's own objects are freed by reference counting; cycles
-    are still collected. Process-wide, so the library never calls it on its own.
+    second). Freezing what start-up loaded keeps it out of every pass. The mock's own objects are
+    freed by reference counting; cycles are still collected. Process-wide, so the library never
+    calls it on its own.
     """
     gc.freeze()
     gc.set_threshold(2_000, 2, 10_000)
@@ -173,7 +173,7 @@ class PacedCollector:
     few seconds, and its pass then walked every object made since and still alive, those of
     every response in flight among them (about 30 each): 14-18 ms at 470 sessions, every session
     held up meanwhile. Collected every :data:`YOUNG_COLLECTION_S` instead, a pass walks what a
-    quarter of a second left: 2-5 ms (docs/benchmarks.md, bench_mock). The middle generation is
+    quarter of a second left: 1-7 ms (docs/benchmarks.md, bench_mock). The middle generation is
     collected every second time. A full pass, which walks everything, comes when the middle
     generation has been collected as many times as the collector's third threshold says (10,000
     after :func:`tune_gc_for_serving`: about every 80 minutes), as the collector itself would
